@@ -1,0 +1,221 @@
+// The library's front door: a machine with processes and threads whose methods are the syscalls
+// and user-mode steps of the model. Syscalls return what the kernel returns: a value, or -errno.
+import { ACC_FETCH, ACC_READ, ACC_WRITE } from './hw/mmu.js';
+import { Machine, type MachineOptions } from './kernel/machine.js';
+import { doCloneThread, doFork } from './kernel/fork.js';
+import { DEFAULT_PROGRAM, defaultProgramImage, doExecve } from './kernel/exec.js';
+import { exitGroup, exitTask, reap } from './kernel/exit.js';
+import { FdTable } from './kernel/fs.js';
+import { Task, ThreadGroup, type SigAction } from './kernel/task.js';
+import { userAccess, type UserAccessResult } from './kernel/usermode.js';
+import { sysMmap, sysMunmap } from './mm/mmap.js';
+import { doMprotectPkey, sysPkeyAlloc, sysPkeyFree } from './mm/mprotect.js';
+import { sysMadvise } from './mm/madvise.js';
+import { sysMremap } from './mm/mremap.js';
+import {
+  sysClose, sysFtruncate, sysLseek, sysOpen, sysPipe, sysRead, sysUnlink, sysWrite,
+} from './kernel/read_write.js';
+import { groupFaults, procMaps, procSmaps, procStat } from './kernel/procfs.js';
+import { ESRCH } from './kernel/errno.js';
+import { checkInvariants } from './mm/debug.js';
+import { dropCaches } from './mm/filemap.js';
+import { lookupPte } from './mm/memory.js';
+
+export interface Rusage {
+  ru_minflt: number;
+  ru_majflt: number;
+}
+
+/** A thread of a simulated process. */
+export class Thread {
+  constructor(readonly m: Machine, readonly task: Task) {}
+
+  get pid(): number {
+    return this.task.pid;
+  }
+
+  get tgid(): number {
+    return this.task.tgid;
+  }
+
+  get alive(): boolean {
+    return this.task.state !== 'dead';
+  }
+
+  private sys(fn: () => number): number {
+    if (!this.alive) return -ESRCH;
+    return this.m.runAs(this.task, fn);
+  }
+
+  mmap(addr: number, len: number, prot: number, flags: number, fd = -1, off = 0): number {
+    return this.sys(() => sysMmap(this.m, addr, len, prot, flags, fd, off));
+  }
+  munmap(addr: number, len: number): number {
+    return this.sys(() => sysMunmap(this.m, this.task.mm!, addr, len));
+  }
+  mprotect(addr: number, len: number, prot: number): number {
+    return this.sys(() => doMprotectPkey(this.m, addr, len, prot, -1));
+  }
+  pkeyMprotect(addr: number, len: number, prot: number, pkey: number): number {
+    return this.sys(() => doMprotectPkey(this.m, addr, len, prot, pkey));
+  }
+  pkeyAlloc(flags: number, rights: number): number {
+    return this.sys(() => sysPkeyAlloc(this.m, flags, rights));
+  }
+  pkeyFree(pkey: number): number {
+    return this.sys(() => sysPkeyFree(this.m, pkey));
+  }
+  madvise(addr: number, len: number, advice: number): number {
+    return this.sys(() => sysMadvise(this.m, addr, len, advice));
+  }
+  mremap(addr: number, oldLen: number, newLen: number, flags: number, newAddr = 0): number {
+    return this.sys(() => sysMremap(this.m, addr, oldLen, newLen, flags, newAddr));
+  }
+  open(path: string, flags: number, mode = 0o644): number {
+    return this.sys(() => sysOpen(this.m, path, flags, mode));
+  }
+  close(fd: number): number {
+    return this.sys(() => sysClose(this.m, fd));
+  }
+  read(fd: number, buf: number, len: number): number {
+    return this.sys(() => sysRead(this.m, fd, buf, len));
+  }
+  write(fd: number, buf: number, len: number): number {
+    return this.sys(() => sysWrite(this.m, fd, buf, len));
+  }
+  pread(fd: number, buf: number, len: number, pos: number): number {
+    return this.sys(() => sysRead(this.m, fd, buf, len, pos));
+  }
+  pwrite(fd: number, buf: number, len: number, pos: number): number {
+    return this.sys(() => sysWrite(this.m, fd, buf, len, pos));
+  }
+  lseek(fd: number, off: number, whence: number): number {
+    return this.sys(() => sysLseek(this.m, fd, off, whence));
+  }
+  ftruncate(fd: number, len: number): number {
+    return this.sys(() => sysFtruncate(this.m, fd, len));
+  }
+  unlink(path: string): number {
+    return this.sys(() => sysUnlink(this.m, path));
+  }
+  /** pipe(2): [read fd, write fd], or -errno. */
+  pipe(): [number, number] | number {
+    if (!this.alive) return -ESRCH;
+    return this.m.runAs(this.task, () => sysPipe(this.m));
+  }
+
+  /** fork(2): the child's main thread, or -errno. */
+  fork(): Thread | number {
+    if (!this.alive) return -ESRCH;
+    const c = this.m.runAs(this.task, () => doFork(this.m, this.task));
+    return typeof c === 'number' ? c : new Thread(this.m, c);
+  }
+  /** clone(CLONE_VM|CLONE_THREAD|...): a new thread of this process. */
+  clone(): Thread | number {
+    if (!this.alive) return -ESRCH;
+    const c = this.m.runAs(this.task, () => doCloneThread(this.m, this.task));
+    return typeof c === 'number' ? c : new Thread(this.m, c);
+  }
+  execve(path: string, argv: string[] = [path], envp: string[] = []): number {
+    return this.sys(() => doExecve(this.m, this.task, path, argv, envp));
+  }
+  /** exit(2): this thread only. */
+  exitThread(code = 0): void {
+    this.m.runAs(this.task, () => exitTask(this.m, this.task, code));
+  }
+  /** exit_group(2), and the parent reaps the zombie. */
+  exit(code = 0): void {
+    this.m.runAs(this.task, () => exitGroup(this.m, this.task, code));
+    reap(this.m, this.task);
+  }
+
+  /** User-mode load of len bytes. */
+  load(addr: number, len = 1): UserAccessResult {
+    return userAccess(this.m, this.task, addr, len, ACC_READ);
+  }
+  /** User-mode store: data is repeated to fill len bytes (default: data's length). */
+  store(addr: number, data: Uint8Array | number[], len?: number): UserAccessResult {
+    const d = data instanceof Uint8Array ? data : Uint8Array.from(data);
+    return userAccess(this.m, this.task, addr, len ?? d.length, ACC_WRITE, d);
+  }
+  /** User-mode instruction fetch (a call into addr). */
+  exec(addr: number): UserAccessResult {
+    return userAccess(this.m, this.task, addr, 1, ACC_FETCH);
+  }
+
+  rdpkru(): number {
+    return this.task.pkru;
+  }
+  /** WRPKRU: user mode, no syscall, this thread only. */
+  wrpkru(v: number): void {
+    this.task.pkru = v >>> 0;
+  }
+
+  sigaction(signo: number, act: SigAction | null): void {
+    if (act) this.task.group.sighand.set(signo, act);
+    else this.task.group.sighand.delete(signo);
+  }
+
+  /** getrusage(RUSAGE_SELF) (or RUSAGE_THREAD with thread = true). */
+  getrusage(thread = false): Rusage {
+    if (thread) return { ru_minflt: this.task.minFlt, ru_majflt: this.task.majFlt };
+    const f = groupFaults(this.task);
+    return { ru_minflt: f.minFlt, ru_majflt: f.majFlt };
+  }
+
+  maps(): string {
+    return this.task.mm ? procMaps(this.m, this.task.mm) : '';
+  }
+  smaps(): string {
+    return this.task.mm ? procSmaps(this.m, this.task.mm) : '';
+  }
+  stat(): string {
+    return procStat(this.m, this.task);
+  }
+  /** The PTE mapping addr in this thread's mm, or null. */
+  pte(addr: number): ReturnType<typeof lookupPte> {
+    return this.task.mm ? lookupPte(this.m, this.task.mm, addr) : null;
+  }
+}
+
+/** A machine with a ready-made default program and helpers to start processes. */
+export class Sim {
+  readonly m: Machine;
+
+  constructor(opts: MachineOptions = {}) {
+    this.m = new Machine(opts);
+    this.m.fs.createWithContent(DEFAULT_PROGRAM, defaultProgramImage());
+  }
+
+  /** A new process (a child of init) that has exec'd the default program. */
+  spawn(argv: string[] = [DEFAULT_PROGRAM]): Thread {
+    const m = this.m;
+    const group = new ThreadGroup(m.allocPid(), new FdTable(), m.init.group);
+    const task = new Task(group.tgid, group, null, m.profile.initPkru, 'gupsim-task');
+    group.threads.push(task);
+    m.tasks.set(task.pid, task);
+    m.init.group.children.push(group);
+    const r = m.runAs(task, () => doExecve(m, task, DEFAULT_PROGRAM, argv, ['GUPSIM=1']));
+    if (r < 0) throw new Error(`spawn: execve failed with ${r}`);
+    return new Thread(m, task);
+  }
+
+  thread(pid: number): Thread | null {
+    const t = this.m.task(pid);
+    return t ? new Thread(this.m, t) : null;
+  }
+
+  /** Violations of the machine's invariants (empty when consistent). */
+  check(): string[] {
+    return checkInvariants(this.m);
+  }
+
+  dropCaches(): number {
+    return dropCaches(this.m);
+  }
+
+  /** Frames in use besides the zero page. */
+  usedFrames(): number {
+    return this.m.pages.used - 1;
+  }
+}

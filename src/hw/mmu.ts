@@ -1,0 +1,104 @@
+// The x86-64 MMU: a 4-level walk with the SDM's permission checks (Intel SDM vol. 3 §4.6),
+// including protection keys (§4.6.2). Pure hardware: no kernel policy here.
+import { PhysMem } from './physmem.js';
+import {
+  PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PTE_HI_NX, ptePfn, ptePkey, vaIndices,
+} from './pte.js';
+import { X86_PF_INSTR, X86_PF_PK, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE } from './pf_error.js';
+import { pkruAllowsRead, pkruAllowsWrite } from './pkru.js';
+
+export const ACC_READ = 0;
+export const ACC_WRITE = 1;
+export const ACC_FETCH = 2;
+export type AccessKind = typeof ACC_READ | typeof ACC_WRITE | typeof ACC_FETCH;
+
+/** The CPU state one access depends on. */
+export interface CpuState {
+  cr3: number; // pfn of the PGD
+  pkru: number;
+  pke: boolean; // CR4.PKE: the OS enabled protection keys
+  wp: boolean; // CR0.WP: Linux always sets it
+}
+
+/**
+ * One data or instruction access. Returns the physical frame number (>= 0) on success, or
+ * `-1 - errorCode` on a page fault, errorCode being what the CPU pushes (X86_PF_*).
+ * Sets the accessed bit at every level and the dirty bit on the leaf for writes, as the CPU does.
+ */
+export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessKind, user: boolean): number {
+  const write = kind === ACC_WRITE;
+  const fetch = kind === ACC_FETCH;
+  const base = (write ? X86_PF_WRITE : 0) | (user ? X86_PF_USER : 0) | (fetch ? X86_PF_INSTR : 0);
+  const idx = vaIndices(va);
+  let table = cpu.cr3;
+  let us = true;
+  let rw = true;
+  let nx = false;
+  for (let level = 0; level < 4; level++) {
+    const i = idx[level]!;
+    const lo = mem.entryLo(table, i);
+    if ((lo & PTE_P) === 0) return -1 - base; // not present at some level: never PK
+    const hi = mem.entryHi(table, i);
+    us = us && (lo & PTE_US) !== 0;
+    rw = rw && (lo & PTE_RW) !== 0;
+    nx = nx || (hi & PTE_HI_NX) !== 0;
+    const leaf = level === 3 || (level > 0 && (lo & PTE_PS) !== 0);
+    if (!leaf) {
+      if ((lo & PTE_A) === 0) mem.setEntry(table, i, (lo | PTE_A) >>> 0, hi);
+      table = ptePfn(lo, hi);
+      continue;
+    }
+    // Permission checks on the combined rights of the walk.
+    let prot = false;
+    if (user && !us) prot = true;
+    if (write && !rw && (user || cpu.wp)) prot = true;
+    if (fetch && nx) prot = true;
+    let pk = false;
+    if (!fetch && us && cpu.pke) {
+      // Keys apply to data accesses to user pages, from user or supervisor mode.
+      const key = ptePkey(hi);
+      if (!pkruAllowsRead(cpu.pkru, key)) pk = true;
+      else if (write && (user || cpu.wp) && !pkruAllowsWrite(cpu.pkru, key)) pk = true;
+    }
+    if (prot || pk) return -1 - (base | X86_PF_PROT | (pk ? X86_PF_PK : 0));
+    const set = PTE_A | (write ? PTE_D : 0);
+    if ((lo & set) !== set) mem.setEntry(table, i, (lo | set) >>> 0, hi);
+    if (level === 3) return ptePfn(lo, hi);
+    // Huge leaf: add the offset of the 4 KiB page inside it.
+    const sub = level === 2 ? idx[3]! : idx[2]! * 512 + idx[3]!;
+    return ptePfn(lo, hi) + sub;
+  }
+  return -1 - base;
+}
+
+export function isPageFault(r: number): boolean {
+  return r < 0;
+}
+
+export function pfErrorCode(r: number): number {
+  return -1 - r;
+}
+
+export interface WalkLevel {
+  level: 'PGD' | 'PUD' | 'PMD' | 'PTE';
+  tablePfn: number;
+  index: number;
+  lo: number;
+  hi: number;
+}
+
+/** A read-only walk for display: every entry visited, without touching A/D bits. */
+export function walkForDisplay(mem: PhysMem, cr3: number, va: number): WalkLevel[] {
+  const names = ['PGD', 'PUD', 'PMD', 'PTE'] as const;
+  const idx = vaIndices(va);
+  const out: WalkLevel[] = [];
+  let table = cr3;
+  for (let level = 0; level < 4; level++) {
+    const lo = mem.entryLo(table, idx[level]!);
+    const hi = mem.entryHi(table, idx[level]!);
+    out.push({ level: names[level]!, tablePfn: table, index: idx[level]!, lo, hi });
+    if ((lo & PTE_P) === 0 || (level > 0 && level < 3 && lo & PTE_PS)) break;
+    table = ptePfn(lo, hi);
+  }
+  return out;
+}

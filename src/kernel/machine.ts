@@ -1,0 +1,107 @@
+// The machine: RAM, struct pages, the running kernel's tasks and files, the kernel log and trace.
+// Everything else takes it as its first argument, the way kernel code reaches global state.
+import { PhysMem } from '../hw/physmem.js';
+import { Pages } from '../mm/page.js';
+import { DEFAULT_PROFILE, PROFILES, type Profile, type ProfileName } from '../profiles/profile.js';
+import { Tracer } from '../trace/trace.js';
+import { FdTable, Fs, type Inode, type OpenFile } from './fs.js';
+import { Task, ThreadGroup } from './task.js';
+import type { Mm } from '../mm/mm.js';
+import { populateVmaRange } from '../mm/populate.js';
+
+export interface MachineOptions {
+  profile?: ProfileName;
+  /** Simulated RAM in bytes (default 2 GiB; frames are only backed by host memory once used). */
+  ramBytes?: number;
+  /** CPU has PKU and the kernel enabled it (X86_FEATURE_OSPKE). Default true. */
+  pku?: boolean;
+}
+
+export interface KlogEntry {
+  level: 'info' | 'warn' | 'err';
+  msg: string;
+}
+
+export class Machine {
+  readonly mem: PhysMem;
+  readonly pages: Pages;
+  readonly profile: Profile;
+  /** CR4.PKE / X86_FEATURE_OSPKE. */
+  readonly pke: boolean;
+  readonly trace = new Tracer();
+  readonly fs = new Fs();
+  readonly log: KlogEntry[] = [];
+  readonly tasks = new Map<number, Task>();
+  readonly vmstat = { pgfault: 0, pgmajfault: 0, pgpgin: 0 };
+  /** The task whose context the kernel is running in. */
+  current: Task;
+  private nextPid = 1;
+  /** Extra /proc/PID/<name> files registered by other subsystems (mem, ...). */
+  readonly procFileHooks = new Map<string, (task: Task, flags: number) => OpenFile | number>();
+  /** Page references held by kernel objects (GUP holders, pipe buffers): pfn -> count. */
+  readonly kernelRefs = new Map<number, number>();
+  /** Address spaces alive without a task (an exec in progress, a grabbed mm). */
+  readonly extraMms = new Set<Mm>();
+  /** Inodes that are no longer in the namespace but still referenced (unlinked, shmem). */
+  readonly orphanInodes = new Set<Inode>();
+
+  constructor(opts: MachineOptions = {}) {
+    this.profile = PROFILES[opts.profile ?? DEFAULT_PROFILE];
+    this.pke = opts.pku ?? true;
+    this.mem = new PhysMem(opts.ramBytes ?? 2 * 1024 * 1024 * 1024);
+    this.pages = new Pages(this.mem);
+    // pid 1 stands for init: the parent of every scenario process, never scheduled.
+    const initGroup = new ThreadGroup(this.allocPid(), new FdTable(), null);
+    this.current = new Task(initGroup.tgid, initGroup, null, this.profile.initPkru, 'init', true);
+    initGroup.threads.push(this.current);
+    this.tasks.set(this.current.pid, this.current);
+    this.nextPid = 100; // scenario pids start at 100, as in a freshly booted guest
+  }
+
+  get init(): Task {
+    return this.tasks.get(1)!;
+  }
+
+  allocPid(): number {
+    return this.nextPid++;
+  }
+
+  klog(level: KlogEntry['level'], msg: string): void {
+    this.log.push({ level, msg });
+    if (this.trace.on) this.trace.events.push({ kind: 'log', level, msg });
+  }
+
+  /** Run fn with `task` as current, as a syscall or kernel work item would. */
+  runAs<T>(task: Task, fn: () => T): T {
+    const saved = this.current;
+    this.current = task;
+    try {
+      return fn();
+    } finally {
+      this.current = saved;
+    }
+  }
+
+  task(pid: number): Task | null {
+    const t = this.tasks.get(pid);
+    return t && t.state !== 'dead' ? t : null;
+  }
+
+  /** TLB shootdown hooks: the model has no cached translations yet, so these only mark the event. */
+  flushTlbPage(_mm: Mm, _addr: number): void {}
+  flushTlbRange(_mm: Mm, _start: number, _end: number): void {}
+
+  allInodes(): Inode[] {
+    return [...new Set([...this.fs.files.values(), ...this.orphanInodes])];
+  }
+
+  /** mm_populate() for MAP_POPULATE (errors are ignored, as mmap does). */
+  populateRange(mm: Mm, start: number, end: number): void {
+    populateVmaRange(this, mm, start, end, false);
+  }
+
+  /** MADV_POPULATE_READ/WRITE: 0 or the errno mm/madvise.c reports. */
+  madvisePopulate(mm: Mm, start: number, end: number, write: boolean): number {
+    return populateVmaRange(this, mm, start, end, true, write);
+  }
+}

@@ -1,0 +1,55 @@
+// Kernel accesses to current's user memory (arch/x86/lib/usercopy, copy_to_user()/copy_from_user()).
+// They are CPL-0 data accesses to user pages, so the MMU applies the calling thread's PKRU (UA-2);
+// a fault the handler cannot fix ends the copy through the exception table, with no signal (UA-3).
+import { ACC_READ, ACC_WRITE, mmuAccess, type CpuState } from '../hw/mmu.js';
+import { PhysMem } from '../hw/physmem.js';
+import { PAGE_SIZE, TASK_SIZE_MAX } from '../hw/pte.js';
+import { doUserAddrFault } from './fault.js';
+import type { Machine } from './machine.js';
+
+/** access_ok(): the range lies below the user/kernel split. */
+export function accessOk(addr: number, len: number): boolean {
+  return addr >= 0 && len >= 0 && addr + len <= TASK_SIZE_MAX;
+}
+
+/**
+ * Copy between current's user memory at addr and buf, page by page. Returns the number of bytes
+ * NOT copied (0 on success), as the kernel's copy routines do.
+ */
+function copyUser(m: Machine, addr: number, buf: Uint8Array, toUser: boolean): number {
+  const task = m.current;
+  const len = buf.length;
+  if (!task.mm || !accessOk(addr, len)) return len;
+  let done = 0;
+  let tries = 0;
+  while (done < len) {
+    const va = addr + done;
+    const cpu: CpuState = { cr3: task.mm.pgd, pkru: task.pkru, pke: m.pke, wp: true };
+    const r = mmuAccess(m.mem, cpu, va, toUser ? ACC_WRITE : ACC_READ, false);
+    if (r < 0) {
+      // Kernel-mode fault on a user address: resolvable faults are fixed and the copy resumes.
+      if (++tries > 4 || doUserAddrFault(m, task, va, -1 - r) !== null) {
+        if (m.trace.on) m.trace.decision('UA-3', toUser ? 'copy_to_user' : 'copy_from_user', 'deny',
+          `fault at 0x${va.toString(16)} not fixable: exception-table fixup, ${len - done} bytes not copied, no signal`);
+        return len - done;
+      }
+      continue;
+    }
+    tries = 0;
+    const n = Math.min(PAGE_SIZE - (va % PAGE_SIZE), len - done);
+    const slab = m.mem.slab8(r);
+    const off = PhysMem.byteOffset(r) + (va % PAGE_SIZE);
+    if (toUser) slab.set(buf.subarray(done, done + n), off);
+    else buf.set(slab.subarray(off, off + n), done);
+    done += n;
+  }
+  return 0;
+}
+
+export function copyToUser(m: Machine, addr: number, src: Uint8Array): number {
+  return copyUser(m, addr, src, true);
+}
+
+export function copyFromUser(m: Machine, addr: number, dst: Uint8Array): number {
+  return copyUser(m, addr, dst, false);
+}

@@ -1,0 +1,94 @@
+// The CPU running user code: loads, stores and instruction fetches by a thread, each checked by
+// the MMU and, on a page fault, handed to the kernel's fault handler (arch/x86/mm/fault.c).
+import { ACC_FETCH, ACC_READ, ACC_WRITE, mmuAccess, type AccessKind, type CpuState } from '../hw/mmu.js';
+import { PhysMem } from '../hw/physmem.js';
+import { PAGE_SIZE } from '../hw/pte.js';
+import { doUserAddrFault } from './fault.js';
+import type { Machine } from './machine.js';
+import { forceSigFault, type SignalDelivery } from './signal.js';
+import type { Task } from './task.js';
+
+export interface UserAccessResult {
+  /** Bytes transferred before the access stopped. */
+  done: number;
+  /** Loaded bytes (loads only). */
+  data: Uint8Array | null;
+  /** Signals delivered during the access, in order. */
+  signals: SignalDelivery[];
+  /** The task's process was killed. */
+  killed: boolean;
+  /** Page faults the kernel resolved on the way (handled transparently). */
+  faultsFixed: number;
+}
+
+/** How many times one page may fault before the model declares a livelock (a handler that never fixes it). */
+const MAX_FAULTS_PER_PAGE = 8;
+
+export function cpuStateOf(m: Machine, task: Task): CpuState {
+  return { cr3: task.mm!.pgd, pkru: task.pkru, pke: m.pke, wp: true };
+}
+
+/**
+ * A user-mode access of len bytes at va by task: performed page by page in address order, the way
+ * a copy loop would; `pattern` supplies store data (repeated).
+ */
+export function userAccess(m: Machine, task: Task, va: number, len: number, kind: AccessKind, pattern?: Uint8Array): UserAccessResult {
+  const res: UserAccessResult = { done: 0, data: kind === ACC_READ ? new Uint8Array(len) : null, signals: [], killed: false, faultsFixed: 0 };
+  if (!task.mm) return res;
+  m.runAs(task, () => {
+    let addr = va;
+    const end = va + len;
+    let tries = 0;
+    while (addr < end) {
+      const cpu: CpuState = { cr3: task.mm!.pgd, pkru: task.pkru, pke: m.pke, wp: true };
+      const r = mmuAccess(m.mem, cpu, addr, kind, true);
+      if (r < 0) {
+        const code = -1 - r;
+        if (m.trace.on) m.trace.decision('HW-1', 'mmu', 'deny', `pid ${task.pid} ${kindName(kind)} 0x${addr.toString(16)}: #PF error 0x${code.toString(16)} (PKRU 0x${task.pkru.toString(16).padStart(8, '0')})`);
+        if (++tries > MAX_FAULTS_PER_PAGE) throw new Error(`fault loop at 0x${addr.toString(16)} in pid ${task.pid}`);
+        const sig = doUserAddrFault(m, task, addr, code);
+        if (sig === null) {
+          res.faultsFixed++;
+          continue;
+        }
+        const d = forceSigFault(m, task, sig);
+        res.signals.push(d);
+        if (d.killed) {
+          res.killed = true;
+          return;
+        }
+        if (d.action!.onReturn === 'skip') return;
+        continue; // the handler returned: the instruction re-executes
+      }
+      tries = 0;
+      const n = Math.min(PAGE_SIZE - (addr % PAGE_SIZE), end - addr);
+      if (kind === ACC_READ || kind === ACC_WRITE) {
+        const slab = m.mem.slab8(r);
+        const off = PhysMem.byteOffset(r) + (addr % PAGE_SIZE);
+        if (kind === ACC_READ) res.data!.set(slab.subarray(off, off + n), addr - va);
+        else fillPattern(slab, off, n, pattern, addr - va);
+      }
+      addr += n;
+      res.done += n;
+    }
+  });
+  return res;
+}
+
+function fillPattern(dst: Uint8Array, off: number, n: number, pattern: Uint8Array | undefined, pos: number): void {
+  if (!pattern || pattern.length === 0) {
+    dst.fill(0, off, off + n);
+    return;
+  }
+  if (pattern.length === 1) {
+    dst.fill(pattern[0]!, off, off + n);
+    return;
+  }
+  for (let i = 0; i < n; i++) dst[off + i] = pattern[(pos + i) % pattern.length]!;
+}
+
+function kindName(k: AccessKind): string {
+  return k === ACC_READ ? 'read' : k === ACC_WRITE ? 'write' : 'fetch';
+}
+
+export { ACC_FETCH, ACC_READ, ACC_WRITE };

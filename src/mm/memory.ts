@@ -1,0 +1,410 @@
+// The generic fault handler and page-table population/teardown (mm/memory.c).
+import {
+  PTE_A, PTE_D, PTE_P, PTE_PROTNONE, PTE_RW, PTE_SPECIAL, PTE_US, PTE_HI_NX, PAGE_SIZE,
+  ptePfn, pteLo, pteHi, ptePkey,
+} from '../hw/pte.js';
+import type { Machine } from '../kernel/machine.js';
+import type { Mm } from './mm.js';
+import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced, PG_swapbacked, ZERO_PFN } from './page.js';
+import { forEachPte, pteAlloc, pteLookup, readPteHi, readPteLo, writePte, type Ptep } from './pgtable.js';
+import { filemapGetPage, type CachePage } from './filemap.js';
+import { archVmaAccessPermitted } from './pkeys.js';
+import { VM_EXEC, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_WRITE, isCowMapping, vmaIsAccessible, type Vma } from './vma.js';
+
+// include/linux/mm_types.h: enum fault_flag
+export const FAULT_FLAG_WRITE = 1 << 0;
+export const FAULT_FLAG_MKWRITE = 1 << 1;
+export const FAULT_FLAG_ALLOW_RETRY = 1 << 2;
+export const FAULT_FLAG_RETRY_NOWAIT = 1 << 3;
+export const FAULT_FLAG_KILLABLE = 1 << 4;
+export const FAULT_FLAG_TRIED = 1 << 5;
+export const FAULT_FLAG_USER = 1 << 6;
+export const FAULT_FLAG_REMOTE = 1 << 7;
+export const FAULT_FLAG_INSTRUCTION = 1 << 8;
+export const FAULT_FLAG_INTERRUPTIBLE = 1 << 9;
+export const FAULT_FLAG_UNSHARE = 1 << 10;
+
+// include/linux/mm_types.h: enum vm_fault_reason
+export const VM_FAULT_OOM = 0x000001;
+export const VM_FAULT_SIGBUS = 0x000002;
+export const VM_FAULT_MAJOR = 0x000004;
+export const VM_FAULT_HWPOISON = 0x000010;
+export const VM_FAULT_SIGSEGV = 0x000040;
+export const VM_FAULT_NOPAGE = 0x000100;
+export const VM_FAULT_RETRY = 0x000400;
+export const VM_FAULT_COMPLETED = 0x004000;
+export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON;
+
+let nextAnonVma = 1;
+
+/** mm/rmap.c: anon_vma_prepare() (the model only needs its identity, for VMA merging). */
+export function anonVmaPrepare(vma: Vma): void {
+  if (vma.anonVma === 0) vma.anonVma = nextAnonVma++;
+}
+
+/** A fresh anon_vma identity (anon_vma_fork() gives the child its own). */
+export function newAnonVma(): number {
+  return nextAnonVma++;
+}
+
+/** Does this mapping need write faults to track dirtying (mm/mmap.c: vma_wants_writenotify())? */
+export function vmaWantsWritenotify(vma: Vma): boolean {
+  return (vma.flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && vma.file !== null && vma.file.kind === 'reg';
+}
+
+/**
+ * vm_get_page_prot() (x86 protection_map + arch_vm_get_page_prot()): the low flags of a new PTE
+ * and its high half (NX, pkey) before the pfn is added.
+ */
+export function vmPageProtLo(vma: Vma): number {
+  if (!vmaIsAccessible(vma)) return PTE_PROTNONE | PTE_A;
+  let lo = PTE_P | PTE_US | PTE_A;
+  if ((vma.flags & (VM_WRITE | VM_SHARED)) === (VM_WRITE | VM_SHARED) && !vmaWantsWritenotify(vma)) lo |= PTE_RW;
+  return lo;
+}
+
+export function vmPageProtHi(vma: Vma): number {
+  return pteHi(0, vma.pkey, (vma.flags & VM_EXEC) === 0);
+}
+
+/** mk_pte() + maybe_mkwrite()/pte_mkdirty() as the fault paths use them. */
+function mkPte(vma: Vma, pfn: number, write: boolean, dirty: boolean, special: boolean): [number, number] {
+  let lo = vmPageProtLo(vma);
+  if (dirty) lo |= PTE_D;
+  if (write && vma.flags & VM_WRITE) lo |= PTE_RW; // maybe_mkwrite()
+  if (special) lo |= PTE_SPECIAL;
+  return [pteLo(pfn, lo), (vmPageProtHi(vma) | pteHi(pfn, 0, false)) >>> 0];
+}
+
+function rssInc(m: Machine, mm: Mm, pfn: number, n: number): void {
+  if (m.pages.isAnon(pfn)) mm.rssAnon += n;
+  else if (m.pages.testFlag(pfn, PG_swapbacked)) mm.rssShmem += n;
+  else mm.rssFile += n;
+}
+
+/** vm_normal_page(): the struct page behind a PTE, or -1 for special (zero page, pfn maps). */
+export function vmNormalPage(lo: number, hi: number): number {
+  if (lo & PTE_SPECIAL) return -1;
+  return ptePfn(lo, hi);
+}
+
+const cacheResult: CachePage = { pfn: -1, major: false };
+
+/** mm/memory.c: handle_mm_fault(): entry checks, the pkey gate, then the PTE-level handler. */
+export function handleMmFault(m: Machine, vma: Vma, address: number, flags: number): number {
+  const tr = m.trace.on;
+  if (tr) m.trace.enter('handle_mm_fault', `addr=0x${address.toString(16)} flags=${faultFlagNames(flags)}`);
+  let ret: number;
+  // sanitize_fault_flags()
+  if (flags & FAULT_FLAG_UNSHARE && !isCowMapping(vma.flags)) flags &= ~FAULT_FLAG_UNSHARE;
+  if (flags & FAULT_FLAG_WRITE && (!(vma.flags & VM_MAYWRITE) || (!(vma.flags & VM_WRITE) && !isCowMapping(vma.flags)))) {
+    ret = VM_FAULT_SIGSEGV;
+  } else if (!archVmaAccessPermitted(m, vma, (flags & FAULT_FLAG_WRITE) !== 0, (flags & FAULT_FLAG_INSTRUCTION) !== 0,
+    (flags & FAULT_FLAG_REMOTE) !== 0)) {
+    ret = VM_FAULT_SIGSEGV;
+  } else {
+    ret = handlePteFault(m, vma, address - (address % PAGE_SIZE), flags);
+  }
+  mmAccountFault(m, flags, ret);
+  if (tr) m.trace.exit('handle_mm_fault', vmFaultNames(ret));
+  return ret;
+}
+
+/** mm/memory.c: mm_account_fault() (ACC-2); the 2016 profile counts in the callers instead (ACC-1). */
+function mmAccountFault(m: Machine, flags: number, ret: number): void {
+  if (ret & VM_FAULT_RETRY) return;
+  m.vmstat.pgfault++;
+  if (ret & VM_FAULT_ERROR) return;
+  if (ret & VM_FAULT_MAJOR) m.vmstat.pgmajfault++;
+  if (m.profile.faultAccounting !== 'current') return;
+  const major = (ret & VM_FAULT_MAJOR) !== 0 || (m.profile.triedIsMajor && (flags & FAULT_FLAG_TRIED) !== 0);
+  if (major) m.current.majFlt++;
+  else m.current.minFlt++;
+}
+
+function handlePteFault(m: Machine, vma: Vma, addr: number, flags: number): number {
+  const mm = vma.mm;
+  const ptep = pteAlloc(m, mm, addr);
+  if (ptep < 0) return VM_FAULT_OOM;
+  const lo = readPteLo(m.mem, ptep);
+  const hi = readPteHi(m.mem, ptep);
+  if (lo === 0 && hi === 0) {
+    return vma.isAnonymous() ? doAnonymousPage(m, vma, addr, ptep, flags) : doFault(m, vma, addr, ptep, flags);
+  }
+  if (!(lo & PTE_P)) {
+    // A protnone entry in an accessible VMA: NUMA hinting (do_numa_page) restores the protection.
+    if (lo & PTE_PROTNONE && vmaIsAccessible(vma)) {
+      const pfn = ptePfn(lo, hi);
+      const [nlo, nhi] = mkPte(vma, pfn, false, (lo & PTE_D) !== 0, (lo & PTE_SPECIAL) !== 0);
+      writePte(m.mem, ptep, nlo, nhi);
+      m.flushTlbPage(mm, addr);
+      return 0;
+    }
+    return VM_FAULT_SIGBUS;
+  }
+  const pfn = vmNormalPage(lo, hi);
+  if (pfn >= 0 && m.pages.testFlag(pfn, PG_hwpoison)) return VM_FAULT_HWPOISON;
+  if (flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
+    if (!(lo & PTE_RW)) return doWpPage(m, vma, addr, ptep, lo, hi, flags);
+    if (flags & FAULT_FLAG_WRITE) writePte(m.mem, ptep, lo | PTE_D | PTE_A, hi);
+  } else {
+    writePte(m.mem, ptep, lo | PTE_A, hi); // spurious or A-bit fault
+  }
+  return 0;
+}
+
+/** mm/memory.c: do_anonymous_page(). */
+function doAnonymousPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number): number {
+  if (!(flags & FAULT_FLAG_WRITE)) {
+    // Map the shared zero page read-only; it has no struct page reference (pte_mkspecial).
+    const [lo, hi] = mkPte(vma, ZERO_PFN, false, false, true);
+    writePte(m.mem, ptep, lo, hi);
+    if (m.trace.on) m.trace.decision('FLT-6', 'do_anonymous_page', 'info', 'read fault: map the shared zero page');
+    return 0;
+  }
+  const pfn = m.pages.alloc(true);
+  if (pfn < 0) return VM_FAULT_OOM;
+  anonVmaPrepare(vma);
+  m.pages.setFlag(pfn, PG_anon | PG_anon_exclusive | PG_swapbacked | PG_referenced);
+  m.pages.index[pfn] = vma.pageIndex(addr);
+  m.pages.mapcount[pfn] = 1;
+  const [lo, hi] = mkPte(vma, pfn, true, true, false);
+  writePte(m.mem, ptep, lo, hi);
+  vma.mm.rssAnon++;
+  if (m.trace.on) m.trace.decision('FLT-6', 'do_anonymous_page', 'info', `write fault: new zeroed anon page pfn 0x${pfn.toString(16)}`);
+  return 0;
+}
+
+/** mm/memory.c: do_fault() -> do_read_fault() / do_cow_fault() / do_shared_fault(). */
+function doFault(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number): number {
+  const inode = vma.file!;
+  const index = vma.pageIndex(addr);
+  // filemap_fault(): beyond end of file is SIGBUS.
+  if (index * PAGE_SIZE >= Math.ceil(inode.size / PAGE_SIZE) * PAGE_SIZE && inode.kind === 'reg') return VM_FAULT_SIGBUS;
+  filemapGetPage(m, inode, index, cacheResult);
+  const page = cacheResult.pfn;
+  if (page < 0) return VM_FAULT_OOM;
+  const major = cacheResult.major ? VM_FAULT_MAJOR : 0;
+  if (m.pages.testFlag(page, PG_hwpoison)) {
+    m.pages.put(page);
+    return VM_FAULT_HWPOISON;
+  }
+  const write = (flags & FAULT_FLAG_WRITE) !== 0;
+  if (write && !(vma.flags & VM_SHARED)) {
+    // do_cow_fault(): a private copy of the file page.
+    const copy = m.pages.alloc(false);
+    if (copy < 0) {
+      m.pages.put(page);
+      return VM_FAULT_OOM;
+    }
+    m.mem.copyFrame(copy, page);
+    m.pages.put(page);
+    anonVmaPrepare(vma);
+    m.pages.setFlag(copy, PG_anon | PG_anon_exclusive | PG_swapbacked | PG_referenced);
+    m.pages.index[copy] = index;
+    m.pages.mapcount[copy] = 1;
+    const [lo, hi] = mkPte(vma, copy, true, true, false);
+    writePte(m.mem, ptep, lo, hi);
+    vma.mm.rssAnon++;
+    if (m.trace.on) m.trace.decision('FLT-6', 'do_cow_fault', 'info', `private write: copy of file page ${index}`);
+    return major;
+  }
+  // do_read_fault() / do_shared_fault(): map the page-cache page itself (keeping the reference).
+  m.pages.mapcount[page]!++;
+  m.pages.setFlag(page, PG_referenced);
+  if (write) m.pages.setFlag(page, PG_dirty);
+  const [lo, hi] = mkPte(vma, page, write, write, false);
+  writePte(m.mem, ptep, lo, hi);
+  rssInc(m, vma.mm, page, 1);
+  return major;
+}
+
+/** mm/memory.c: do_wp_page(): a write (or unshare) fault on a present read-only PTE. */
+function doWpPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, lo: number, hi: number, flags: number): number {
+  const unshare = (flags & FAULT_FLAG_UNSHARE) !== 0;
+  const pfn = vmNormalPage(lo, hi);
+  if (vma.flags & (VM_SHARED | VM_MAYSHARE)) {
+    if (unshare) return 0;
+    // wp_page_shared(): page_mkwrite + make the PTE writable and dirty.
+    if (pfn >= 0) m.pages.setFlag(pfn, PG_dirty);
+    writePte(m.mem, ptep, (lo | PTE_RW | PTE_D | PTE_A) >>> 0, hi);
+    m.flushTlbPage(vma.mm, addr);
+    return 0;
+  }
+  if (pfn >= 0 && m.pages.isAnon(pfn)) {
+    // wp_can_reuse_anon_folio(): exclusive, or we hold the only reference.
+    const exclusive = m.pages.testFlag(pfn, PG_anon_exclusive);
+    if (exclusive || m.pages.refcount[pfn] === 1) {
+      m.pages.setFlag(pfn, PG_anon_exclusive);
+      if (unshare) return 0;
+      // wp_page_reuse()
+      let nlo = lo | PTE_D | PTE_A;
+      if (vma.flags & VM_WRITE) nlo |= PTE_RW;
+      writePte(m.mem, ptep, nlo >>> 0, hi);
+      m.flushTlbPage(vma.mm, addr);
+      if (m.trace.on) m.trace.decision('FLT-6', 'wp_page_reuse', 'info', `anon page 0x${pfn.toString(16)} is exclusive: reuse`);
+      return 0;
+    }
+  }
+  return wpPageCopy(m, vma, addr, ptep, lo, hi, pfn, unshare);
+}
+
+/** mm/memory.c: wp_page_copy(): COW (or unshare) into a new exclusive anon page. */
+function wpPageCopy(m: Machine, vma: Vma, addr: number, ptep: Ptep, lo: number, hi: number, old: number, unshare: boolean): number {
+  const isZero = old < 0 && ptePfn(lo, hi) === ZERO_PFN;
+  const copy = m.pages.alloc(isZero);
+  if (copy < 0) return VM_FAULT_OOM;
+  if (!isZero) m.mem.copyFrame(copy, ptePfn(lo, hi));
+  anonVmaPrepare(vma);
+  m.pages.setFlag(copy, PG_anon | PG_anon_exclusive | PG_swapbacked | PG_referenced);
+  m.pages.index[copy] = vma.pageIndex(addr);
+  m.pages.mapcount[copy] = 1;
+  const [nlo, nhi] = mkPte(vma, copy, !unshare, !unshare, false);
+  writePte(m.mem, ptep, nlo, nhi);
+  m.flushTlbPage(vma.mm, addr);
+  vma.mm.rssAnon++;
+  if (old >= 0) {
+    if (m.pages.isAnon(old)) vma.mm.rssAnon--;
+    else if (m.pages.testFlag(old, PG_swapbacked)) vma.mm.rssShmem--;
+    else vma.mm.rssFile--;
+    m.pages.mapcount[old]!--;
+    m.pages.put(old);
+  }
+  if (m.trace.on) m.trace.decision('FLT-6', unshare ? 'wp_page_copy (unshare)' : 'wp_page_copy', 'info',
+    `${isZero ? 'zero page' : `page 0x${ptePfn(lo, hi).toString(16)}`} copied to 0x${copy.toString(16)}`);
+  return 0;
+}
+
+/** Release one mapped PTE (zap_present_ptes()): rmap, RSS, dirty bit, reference. */
+function zapPte(m: Machine, mm: Mm, lo: number, hi: number): void {
+  const pfn = vmNormalPage(lo, hi);
+  if (pfn < 0) return;
+  if (m.pages.isAnon(pfn)) mm.rssAnon--;
+  else if (m.pages.testFlag(pfn, PG_swapbacked)) mm.rssShmem--;
+  else {
+    mm.rssFile--;
+    if (lo & PTE_D) m.pages.setFlag(pfn, PG_dirty);
+  }
+  m.pages.mapcount[pfn]!--;
+  m.pages.put(pfn);
+}
+
+/** mm/memory.c: zap_page_range_single()/unmap_page_range(): clear every PTE in [start, end). */
+export function zapRange(m: Machine, mm: Mm, start: number, end: number): void {
+  forEachPte(m.mem, mm, start, end, (_va, p, lo, hi) => {
+    zapPte(m, mm, lo, hi);
+    writePte(m.mem, p, 0, 0);
+  });
+  m.flushTlbRange(mm, start, end);
+}
+
+/**
+ * mm/mprotect.c: change_pte_range(): rewrite present (and protnone) PTEs with the VMA's new
+ * protection and pkey, keeping pfn, A, D, SPECIAL; upgrade to writable where the fault handler
+ * would do so anyway (can_change_pte_writable()).
+ */
+export function changeProtection(m: Machine, vma: Vma, start: number, end: number): void {
+  const keep = PTE_A | PTE_D | PTE_SPECIAL;
+  const newLo = vmPageProtLo(vma);
+  const newHi = vmPageProtHi(vma);
+  forEachPte(m.mem, vma.mm, start, end, (_va, p, lo, hi) => {
+    if (!(lo & (PTE_P | PTE_PROTNONE))) return;
+    const pfn = ptePfn(lo, hi);
+    let nlo = pteLo(pfn, (lo & keep) | newLo);
+    if (vma.flags & VM_WRITE && !(nlo & PTE_RW) && lo & PTE_P && !vmaWantsWritenotifyClean(vma, lo)) {
+      const page = vmNormalPage(lo, hi);
+      const ok = vma.flags & VM_SHARED ? (lo & PTE_D) !== 0
+        : page >= 0 && m.pages.isAnon(page) && m.pages.testFlag(page, PG_anon_exclusive);
+      if (ok && nlo & PTE_P) nlo |= PTE_RW;
+    }
+    writePte(m.mem, p, nlo >>> 0, (newHi | pteHi(pfn, 0, false)) >>> 0);
+  });
+  m.flushTlbRange(vma.mm, start, end);
+}
+
+function vmaWantsWritenotifyClean(vma: Vma, lo: number): boolean {
+  return vmaWantsWritenotify(vma) && !(lo & PTE_D);
+}
+
+/**
+ * mm/memory.c: copy_page_range() for fork: share pages with the child, write-protecting both
+ * sides of private mappings; pages that may be DMA-pinned are copied eagerly
+ * (copy_present_page()). Returns false on OOM.
+ */
+export function copyPageRange(m: Machine, dst: Vma, src: Vma): boolean {
+  // vma_needs_copy(): without anon pages the child can refault everything from the file.
+  if (!src.anonVma && !(src.flags & 0x400 /* VM_PFNMAP */)) return true;
+  const cow = isCowMapping(src.flags);
+  let ok = true;
+  forEachPte(m.mem, src.mm, src.start, src.end, (va, p, lo, hi) => {
+    if (!ok) return;
+    const dp = pteAlloc(m, dst.mm, va);
+    if (dp < 0) {
+      ok = false;
+      return;
+    }
+    const pfn = vmNormalPage(lo, hi);
+    if (pfn >= 0 && m.pages.isAnon(pfn) && src.mm.hasPinned && m.pages.maybeDmaPinned(pfn)) {
+      // The parent may be writing through a pin: give the child its own copy now.
+      const copy = m.pages.alloc(false);
+      if (copy < 0) {
+        ok = false;
+        return;
+      }
+      m.mem.copyFrame(copy, pfn);
+      m.pages.setFlag(copy, PG_anon | PG_anon_exclusive | PG_swapbacked);
+      m.pages.mapcount[copy] = 1;
+      writePte(m.mem, dp, pteLo(copy, lo & 0xfff & ~PTE_A), (hi & ~0x000fffff) | pteHi(copy, 0, false));
+      dst.mm.rssAnon++;
+      return;
+    }
+    let clo = lo;
+    if (pfn >= 0) {
+      if (m.pages.isAnon(pfn)) m.pages.clearFlag(pfn, PG_anon_exclusive); // page_try_dup_anon_rmap()
+      m.pages.get(pfn);
+      m.pages.mapcount[pfn]!++;
+      rssInc(m, dst.mm, pfn, 1);
+    }
+    if (cow && lo & PTE_RW) {
+      clo &= ~PTE_RW;
+      writePte(m.mem, p, lo & ~PTE_RW, hi); // ptep_set_wrprotect() on the parent
+    }
+    if (src.flags & VM_SHARED) clo &= ~PTE_D; // pte_mkclean()
+    clo &= ~PTE_A; // pte_mkold()
+    writePte(m.mem, dp, clo >>> 0, hi);
+  });
+  if (cow) m.flushTlbRange(src.mm, src.start, src.end);
+  return ok;
+}
+
+/** The page at addr as currently mapped (for display and tests), or null. */
+export function lookupPte(m: Machine, mm: Mm, addr: number): { lo: number; hi: number; pfn: number; pkey: number } | null {
+  const p = pteLookup(m, mm, addr);
+  if (p < 0) return null;
+  const lo = readPteLo(m.mem, p);
+  const hi = readPteHi(m.mem, p);
+  if (lo === 0 && hi === 0) return null;
+  return { lo, hi, pfn: ptePfn(lo, hi), pkey: ptePkey(hi) };
+}
+
+export function faultFlagNames(f: number): string {
+  const names: [number, string][] = [
+    [FAULT_FLAG_WRITE, 'WRITE'], [FAULT_FLAG_MKWRITE, 'MKWRITE'], [FAULT_FLAG_ALLOW_RETRY, 'ALLOW_RETRY'],
+    [FAULT_FLAG_RETRY_NOWAIT, 'RETRY_NOWAIT'], [FAULT_FLAG_KILLABLE, 'KILLABLE'], [FAULT_FLAG_TRIED, 'TRIED'],
+    [FAULT_FLAG_USER, 'USER'], [FAULT_FLAG_REMOTE, 'REMOTE'], [FAULT_FLAG_INSTRUCTION, 'INSTRUCTION'],
+    [FAULT_FLAG_INTERRUPTIBLE, 'INTERRUPTIBLE'], [FAULT_FLAG_UNSHARE, 'UNSHARE'],
+  ];
+  const out = names.filter(([b]) => f & b).map(([, n]) => n);
+  return out.length ? out.join('|') : '0';
+}
+
+export function vmFaultNames(r: number): string {
+  const names: [number, string][] = [
+    [VM_FAULT_OOM, 'OOM'], [VM_FAULT_SIGBUS, 'SIGBUS'], [VM_FAULT_MAJOR, 'MAJOR'], [VM_FAULT_HWPOISON, 'HWPOISON'],
+    [VM_FAULT_SIGSEGV, 'SIGSEGV'], [VM_FAULT_NOPAGE, 'NOPAGE'], [VM_FAULT_RETRY, 'RETRY'], [VM_FAULT_COMPLETED, 'COMPLETED'],
+  ];
+  const out = names.filter(([b]) => r & b).map(([, n]) => 'VM_FAULT_' + n);
+  return out.length ? out.join('|') : '0';
+}
+
+export { PTE_HI_NX };

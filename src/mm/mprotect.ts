@@ -1,0 +1,107 @@
+// mprotect(2), pkey_mprotect(2), pkey_alloc(2), pkey_free(2) (mm/mprotect.c: do_mprotect_pkey()).
+import { PAGE_SIZE } from '../hw/pte.js';
+import { pkruSetKey } from '../hw/pkru.js';
+import { EACCES, EINVAL, ENOMEM, ENOSPC } from '../kernel/errno.js';
+import type { Machine } from '../kernel/machine.js';
+import { changeProtection } from './memory.js';
+import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, calcVmProtBits, mergeNeighbours, splitAt } from './mmap.js';
+import {
+  PKEY_ACCESS_MASK, archMaxPkey, archOverrideMprotectPkey, mmPkeyAlloc, mmPkeyFree, mmPkeyIsAllocated,
+} from './pkeys.js';
+import { VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from './vma.js';
+
+/** do_mprotect_pkey() (PK-7): pkey -1 is plain mprotect(). Returns 0 or -errno. */
+export function doMprotectPkey(m: Machine, start: number, len: number, prot: number, pkey: number): number {
+  const task = m.current;
+  const mm = task.mm!;
+  const grows = prot & (PROT_GROWSDOWN | PROT_GROWSUP);
+  prot &= ~grows;
+  if (grows === (PROT_GROWSDOWN | PROT_GROWSUP)) return -EINVAL;
+  if (start % PAGE_SIZE) return -EINVAL;
+  if (!len) return 0;
+  len = Math.ceil(len / PAGE_SIZE) * PAGE_SIZE;
+  const end = start + len;
+  if (end <= start) return -ENOMEM;
+  // arch_validate_prot() (generic): only R, W, X, SEM.
+  if (prot & ~(PROT_READ | PROT_WRITE | PROT_EXEC | PROT_SEM)) return -EINVAL;
+  mm.lock.downWrite(task.pid);
+  try {
+    if (pkey !== -1 && !mmPkeyIsAllocated(m, mm, pkey)) return -EINVAL;
+    let vma = mm.findVma(start);
+    if (!vma) return -ENOMEM;
+    if (grows & PROT_GROWSDOWN) {
+      if (vma.start >= end) return -ENOMEM;
+      start = vma.start;
+      if (!(vma.flags & VM_GROWSDOWN)) return -EINVAL;
+    } else if (vma.start > start) {
+      return -ENOMEM;
+    }
+    let nstart = start;
+    for (;;) {
+      // arch_override_mprotect_pkey() picks the key per VMA (PK-8).
+      const newKey = archOverrideMprotectPkey(m, vma, prot, pkey);
+      const newRwx = calcVmProtBits(prot);
+      const newFlags = (vma.flags & ~(VM_READ | VM_WRITE | VM_EXEC)) | newRwx;
+      // The requested rights must be allowed by VM_MAY* (mprotect of a read-only shared file to W: EACCES).
+      if ((newFlags & VM_READ && !(vma.flags & VM_MAYREAD)) || (newFlags & VM_WRITE && !(vma.flags & VM_MAYWRITE)) ||
+        (newFlags & VM_EXEC && !(vma.flags & VM_MAYEXEC))) {
+        return -EACCES;
+      }
+      const tmp = Math.min(vma.end, end);
+      mprotectFixup(m, nstart, tmp, newFlags, newKey);
+      nstart = tmp;
+      if (nstart >= end) break;
+      vma = mm.findVma(nstart);
+      if (!vma || vma.start !== nstart) return -ENOMEM;
+    }
+    return 0;
+  } finally {
+    mm.lock.upWrite(task.pid);
+  }
+}
+
+/** mprotect_fixup(): give [start, end) (inside one VMA) new flags and key, splitting and merging. */
+function mprotectFixup(m: Machine, start: number, end: number, newFlags: number, newKey: number): void {
+  const mm = m.current.mm!;
+  const vma = mm.vmaLookup(start)!;
+  if (vma.flags === newFlags && vma.pkey === newKey) return;
+  splitAt(mm, start);
+  splitAt(mm, end);
+  const target = mm.vmaLookup(start)!;
+  target.flags = newFlags;
+  target.pkey = newKey;
+  changeProtection(m, target, target.start, target.end);
+  mergeNeighbours(mm, target);
+}
+
+/** pkey_alloc(2) (PK-5). */
+export function sysPkeyAlloc(m: Machine, flags: number, initVal: number): number {
+  if (flags) return -EINVAL;
+  if (initVal & ~PKEY_ACCESS_MASK) return -EINVAL;
+  const task = m.current;
+  const mm = task.mm!;
+  mm.lock.downWrite(task.pid);
+  try {
+    const pkey = mmPkeyAlloc(m, mm);
+    if (pkey === -1) return -ENOSPC;
+    // arch_set_user_pkey_access(): without OSPKE -EINVAL; otherwise only the caller's PKRU changes.
+    if (!m.pke || pkey >= archMaxPkey(m)) {
+      mmPkeyFree(m, mm, pkey);
+      return -EINVAL;
+    }
+    task.pkru = pkruSetKey(task.pkru, pkey, initVal);
+    return pkey;
+  } finally {
+    mm.lock.upWrite(task.pid);
+  }
+}
+
+/** pkey_free(2) (PK-6): VMAs and PKRU are left alone. */
+export function sysPkeyFree(m: Machine, pkey: number): number {
+  const task = m.current;
+  const mm = task.mm!;
+  mm.lock.downWrite(task.pid);
+  const r = mmPkeyFree(m, mm, pkey);
+  mm.lock.upWrite(task.pid);
+  return r;
+}

@@ -1,0 +1,68 @@
+// Kernel version profiles: one table of behaviour switches per profiled kernel, so model code asks
+// the profile instead of testing version numbers. Each switch names the SEMANTICS.md VER-/ACC- rule.
+
+export type ProfileName = 'linux-6.12' | 'linux-6.1' | 'linux-4.6' | 'linux-4.6-rev1';
+
+export interface Profile {
+  readonly name: ProfileName;
+  readonly release: string;
+  /** init_pkru_value for new processes and exec (OBJ-14, VER-2): 0 before v4.9. */
+  readonly initPkru: number;
+  /** ACC-1 ('tsk': fault.c and GUP charge an explicit task) vs ACC-2 ('current', v5.9+). */
+  readonly faultAccounting: 'tsk' | 'current';
+  /** A fault retried with FAULT_FLAG_TRIED counts as major (ACC-2, v5.9+). */
+  readonly triedIsMajor: boolean;
+  /** pkey_alloc/pkey_free/pkey_mprotect exist (VER-2, v4.9). */
+  readonly pkeySyscalls: boolean;
+  /** pkey 0 is an ordinary, freeable key (VER-8, ≈v4.17). */
+  readonly pkey0Ordinary: boolean;
+  /** fork copies the pkey bitmap and execute-only key (VER-7, ≈v4.19). */
+  readonly forkCopiesPkeys: boolean;
+  /** Leaving PROT_EXEC-only resets the execute-only key to 0 (PK-8 rule 3, 2018). */
+  readonly execOnlyReset: boolean;
+  /** The vsyscall gate page is listed in maps. */
+  readonly vsyscallInMaps: boolean;
+  /** GUP never expands a stack (VER-18, v6.5). */
+  readonly gupNoStackExpand: boolean;
+  /** Name of the lock in kernel log messages (VER-11). */
+  readonly mmapLockName: 'mmap_lock' | 'mmap_sem';
+}
+
+const modernBase = {
+  initPkru: 0x55555554,
+  faultAccounting: 'current',
+  triedIsMajor: true,
+  pkeySyscalls: true,
+  pkey0Ordinary: true,
+  forkCopiesPkeys: true,
+  execOnlyReset: true,
+  vsyscallInMaps: true,
+  gupNoStackExpand: true,
+  mmapLockName: 'mmap_lock',
+} as const;
+
+const seedBase = {
+  initPkru: 0,
+  faultAccounting: 'tsk',
+  triedIsMajor: false,
+  pkeySyscalls: false,
+  pkey0Ordinary: false,
+  forkCopiesPkeys: false,
+  execOnlyReset: false,
+  vsyscallInMaps: true,
+  gupNoStackExpand: false,
+  mmapLockName: 'mmap_sem',
+} as const;
+
+export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
+  'linux-6.12': { name: 'linux-6.12', release: '6.12', ...modernBase },
+  'linux-6.1': { name: 'linux-6.1', release: '6.1', ...modernBase, gupNoStackExpand: false },
+  'linux-4.6': { name: 'linux-4.6', release: '4.6', ...seedBase },
+  'linux-4.6-rev1': { name: 'linux-4.6-rev1', release: '4.6-rc (Jan 15 2016 revision)', ...seedBase },
+};
+
+export const DEFAULT_PROFILE: ProfileName = 'linux-6.12';
+
+export function isProfileName(s: string): s is ProfileName {
+  return Object.prototype.hasOwnProperty.call(PROFILES, s);
+}
