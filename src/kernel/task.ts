@@ -53,6 +53,8 @@ export class Task {
   state: 'running' | 'dead' = 'running';
   /** The tracer's tgid while ptraced. */
   tracer: number | null = null;
+  /** A fatal signal (SIGKILL) is pending: fatal_signal_pending(). */
+  fatalPending = false;
   /** Credentials (uid == euid == fsuid in this model); 0 is root. */
   uid = 0;
   /** sigaltstack(): [sp, size], size 0 = disabled. */
