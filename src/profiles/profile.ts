@@ -26,6 +26,21 @@ export interface Profile {
   readonly gupNoStackExpand: boolean;
   /** Name of the lock in kernel log messages (VER-11). */
   readonly mmapLockName: 'mmap_lock' | 'mmap_sem';
+  /** The GUP family and its consumers (SEMANTICS.md §4, §6, §7). */
+  readonly gup: GupSwitches;
+}
+
+export interface GupSwitches {
+  /** Which API exists: the seed patch as reviewed (Jan 15 2016), v4.6 as merged, or modern (GUP-6/7/8). */
+  readonly api: 'seed-rev1' | 'seed-4.6' | 'modern';
+  /** FOLL_PIN/pin_user_pages* exist (VER-10, v5.6). */
+  readonly pin: boolean;
+  /** /proc/PID/mem passes FOLL_FORCE: always before v6.12; v6.12 proc_mem.force_override=always by default (VER-22). */
+  readonly procMemForce: 'always' | 'ptrace' | 'never';
+  /** exec's get_arg_page() passes FOLL_FORCE (until v6.1, VER-16). */
+  readonly execArgForce: boolean;
+  /** uprobes is_trap_at_addr() fallback (CON-14, REV-2, VER-23). */
+  readonly isTrapAtAddr: 'local-current' | 'remote-null' | 'remote' | 'local';
 }
 
 const modernBase = {
@@ -41,6 +56,13 @@ const modernBase = {
   mmapLockName: 'mmap_lock',
 } as const;
 
+const modernGup: GupSwitches = {
+  api: 'modern', pin: true, procMemForce: 'always', execArgForce: false, isTrapAtAddr: 'local',
+};
+const seedGup: GupSwitches = {
+  api: 'seed-4.6', pin: false, procMemForce: 'always', execArgForce: true, isTrapAtAddr: 'remote-null',
+};
+
 const seedBase = {
   initPkru: 0,
   faultAccounting: 'tsk',
@@ -55,10 +77,16 @@ const seedBase = {
 } as const;
 
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
-  'linux-6.12': { name: 'linux-6.12', release: '6.12', ...modernBase },
-  'linux-6.1': { name: 'linux-6.1', release: '6.1', ...modernBase, gupNoStackExpand: false },
-  'linux-4.6': { name: 'linux-4.6', release: '4.6', ...seedBase },
-  'linux-4.6-rev1': { name: 'linux-4.6-rev1', release: '4.6-rc (Jan 15 2016 revision)', ...seedBase },
+  'linux-6.12': { name: 'linux-6.12', release: '6.12', ...modernBase, gup: modernGup },
+  'linux-6.1': {
+    name: 'linux-6.1', release: '6.1', ...modernBase, gupNoStackExpand: false,
+    gup: { ...modernGup, execArgForce: true, isTrapAtAddr: 'remote' },
+  },
+  'linux-4.6': { name: 'linux-4.6', release: '4.6', ...seedBase, gup: seedGup },
+  'linux-4.6-rev1': {
+    name: 'linux-4.6-rev1', release: '4.6-rc (Jan 15 2016 revision)', ...seedBase,
+    gup: { ...seedGup, api: 'seed-rev1', isTrapAtAddr: 'local-current' },
+  },
 };
 
 export const DEFAULT_PROFILE: ProfileName = 'linux-6.12';
