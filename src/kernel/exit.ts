@@ -4,6 +4,7 @@ import type { Machine } from './machine.js';
 import type { Task } from './task.js';
 import type { Mm } from '../mm/mm.js';
 import { zapRange } from '../mm/memory.js';
+import { vmaFilePut } from '../mm/mmap.js';
 import { forEachTablePage } from '../mm/pgtable.js';
 import { PG_table } from '../mm/page.js';
 import { closeFile } from './read_write.js';
@@ -12,7 +13,7 @@ import { closeFile } from './read_write.js';
 export function exitMmap(m: Machine, mm: Mm): void {
   for (const v of mm.vmas) {
     zapRange(m, mm, v.start, v.end);
-    if (v.file) v.file.refs--;
+    if (v.file) vmaFilePut(m, v.file);
   }
   mm.vmas = [];
   const tables: number[] = [];

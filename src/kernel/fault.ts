@@ -2,13 +2,14 @@
 // access_error(), bad_area_access_error(), mm_fault_error()).
 import { X86_PF_INSTR, X86_PF_PK, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE, decodePfError } from '../hw/pf_error.js';
 import {
-  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_INSTRUCTION, FAULT_FLAG_KILLABLE, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
+  FAULT_FLAG_ALLOW_RETRY, FAULT_FLAG_INSTRUCTION, FAULT_FLAG_KILLABLE, FAULT_FLAG_TRIED, FAULT_FLAG_USER, FAULT_FLAG_WRITE,
   VM_FAULT_ERROR, VM_FAULT_HWPOISON, VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, VM_FAULT_SIGBUS, VM_FAULT_SIGSEGV,
   handleMmFault,
 } from '../mm/memory.js';
 import { expandStack } from '../mm/mmap.js';
 import { archVmaAccessPermitted } from '../mm/pkeys.js';
 import { VM_GROWSDOWN, VM_WRITE, vmaIsAccessible, type Vma } from '../mm/vma.js';
+import type { Mm } from '../mm/mm.js';
 import type { Machine } from './machine.js';
 import {
   BUS_ADRERR, BUS_MCEERR_AR, SEGV_ACCERR, SEGV_MAPERR, SEGV_PKUERR, SIGBUS, SIGKILL, SIGSEGV, type SigInfo, type Task,
@@ -55,31 +56,43 @@ function userFault(m: Machine, task: Task, addr: number, code: number): FaultOut
   if (code & X86_PF_WRITE) flags |= FAULT_FLAG_WRITE;
   if (code & X86_PF_INSTR) flags |= FAULT_FLAG_INSTRUCTION;
   mm.lock.downRead(task.pid);
-  try {
+  let major = 0;
+  for (;;) {
     let vma = mm.findVma(addr);
-    if (vma === null) return { signo: SIGSEGV, code: SEGV_MAPERR, addr, pfError: code };
+    if (vma === null) return unlockAnd(mm, task, { signo: SIGSEGV, code: SEGV_MAPERR, addr, pfError: code });
     if (vma.start > addr) {
       if (!(vma.flags & VM_GROWSDOWN) || expandStack(m, vma, addr) !== 0) {
-        return { signo: SIGSEGV, code: SEGV_MAPERR, addr, pfError: code };
+        return unlockAnd(mm, task, { signo: SIGSEGV, code: SEGV_MAPERR, addr, pfError: code });
       }
       vma = mm.vmaLookup(addr)!;
     }
     if (accessError(m, code, vma)) {
       if (m.trace.on) m.trace.decision('FLT-2', 'access_error', 'deny', `vma ${vma.start.toString(16)}-${vma.end.toString(16)} pkey ${vma.pkey}`);
-      return badAreaAccessError(m, code, vma, addr);
+      return unlockAnd(mm, task, badAreaAccessError(m, code, vma, addr));
     }
-    let ret = handleMmFault(m, vma, addr, flags);
-    if (ret & VM_FAULT_RETRY) ret = handleMmFault(m, vma, addr, (flags | 32 /* TRIED */) & ~FAULT_FLAG_ALLOW_RETRY);
-    if (m.profile.faultAccounting === 'tsk' && !(ret & VM_FAULT_ERROR)) {
-      // 2016: the arch handler charges current at the end of a successful fault (ACC-1).
-      if (ret & VM_FAULT_MAJOR) task.majFlt++;
+    const ret = handleMmFault(m, vma, addr, flags);
+    major |= ret & VM_FAULT_MAJOR;
+    if (ret & VM_FAULT_RETRY) {
+      // The handler dropped mmap_lock (I/O, userfaultfd): retry with TRIED.
+      if (task.fatalPending) return { signo: SIGKILL, code: 0, pfError: code };
+      flags = (flags | FAULT_FLAG_TRIED) & (m.profile.faultAccounting === 'tsk' ? ~FAULT_FLAG_ALLOW_RETRY : ~0);
+      mm.lock.downRead(task.pid);
+      continue;
+    }
+    mm.lock.upRead(task.pid);
+    if (ret & VM_FAULT_ERROR) return mmFaultError(m, task, addr, code, ret);
+    if (m.profile.faultAccounting === 'tsk') {
+      // 2016: the arch handler charges current once, major if any attempt was (ACC-1).
+      if (major) task.majFlt++;
       else task.minFlt++;
     }
-    if (ret & VM_FAULT_ERROR) return mmFaultError(m, task, addr, code, ret);
     return null;
-  } finally {
-    mm.lock.upRead(task.pid);
   }
+}
+
+function unlockAnd(mm: Mm, task: Task, r: SigInfo): SigInfo {
+  mm.lock.upRead(task.pid);
+  return r;
 }
 
 /** mm_fault_error(): OOM kills (user mode), SIGBUS, or SEGV_MAPERR for VM_FAULT_SIGSEGV. */

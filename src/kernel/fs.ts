@@ -49,8 +49,11 @@ export const O_ACCMODE = 3, O_RDONLY = 0, O_WRONLY = 1, O_RDWR = 2, O_CREAT = 0o
 
 /** Hooks of special files (procfs); regular files and pipes use the VFS paths in kernel/read_write.ts. */
 export interface FileOps {
-  read?(buf: number, len: number, file: OpenFile): number;
-  write?(buf: number, len: number, file: OpenFile): number;
+  /** Transfer at pos; returns the result and the new position (pread leaves f_pos alone). */
+  read?(buf: number, len: number, pos: number, file: OpenFile): { ret: number; pos: number };
+  write?(buf: number, len: number, pos: number, file: OpenFile): { ret: number; pos: number };
+  /** Only SEEK_SET and SEEK_CUR (mem_lseek()); SEEK_END is EINVAL. */
+  noSeekEnd?: boolean;
   release?(file: OpenFile): void;
 }
 

@@ -4,10 +4,11 @@ import { PhysMem } from '../hw/physmem.js';
 import { Pages } from '../mm/page.js';
 import { DEFAULT_PROFILE, PROFILES, type Profile, type ProfileName } from '../profiles/profile.js';
 import { Tracer } from '../trace/trace.js';
-import { FdTable, Fs, type Inode, type OpenFile } from './fs.js';
+import { FdTable, Fs, type Inode } from './fs.js';
 import { Task, ThreadGroup } from './task.js';
 import type { Mm } from '../mm/mm.js';
-import { populateVmaRange } from '../mm/populate.js';
+import { madvisePopulate, mmPopulate } from '../mm/populate.js';
+import { mmput } from './exit.js';
 
 export interface MachineOptions {
   profile?: ProfileName;
@@ -15,6 +16,8 @@ export interface MachineOptions {
   ramBytes?: number;
   /** CPU has PKU and the kernel enabled it (X86_FEATURE_OSPKE). Default true. */
   pku?: boolean;
+  /** Boot parameter proc_mem.force_override= (v6.12+; older kernels always force). */
+  procMemForceOverride?: 'always' | 'ptrace' | 'never';
 }
 
 export interface KlogEntry {
@@ -28,6 +31,8 @@ export class Machine {
   readonly profile: Profile;
   /** CR4.PKE / X86_FEATURE_OSPKE. */
   readonly pke: boolean;
+  /** FOLL_FORCE policy of /proc/PID/mem on this boot. */
+  readonly procMemForce: 'always' | 'ptrace' | 'never';
   readonly trace = new Tracer();
   readonly fs = new Fs();
   readonly log: KlogEntry[] = [];
@@ -36,8 +41,6 @@ export class Machine {
   /** The task whose context the kernel is running in. */
   current: Task;
   private nextPid = 1;
-  /** Extra /proc/PID/<name> files registered by other subsystems (mem, ...). */
-  readonly procFileHooks = new Map<string, (task: Task, flags: number) => OpenFile | number>();
   /** Page references held by kernel objects (GUP holders, pipe buffers): pfn -> count. */
   readonly kernelRefs = new Map<number, number>();
   /** Address spaces alive without a task (an exec in progress, a grabbed mm). */
@@ -48,6 +51,7 @@ export class Machine {
   constructor(opts: MachineOptions = {}) {
     this.profile = PROFILES[opts.profile ?? DEFAULT_PROFILE];
     this.pke = opts.pku ?? true;
+    this.procMemForce = this.profile.release === '6.12' ? (opts.procMemForceOverride ?? this.profile.gup.procMemForce) : this.profile.gup.procMemForce;
     this.mem = new PhysMem(opts.ramBytes ?? 2 * 1024 * 1024 * 1024);
     this.pages = new Pages(this.mem);
     // pid 1 stands for init: the parent of every scenario process, never scheduled.
@@ -95,13 +99,18 @@ export class Machine {
     return [...new Set([...this.fs.files.values(), ...this.orphanInodes])];
   }
 
+  /** mmput(): drop a user reference taken with mmget()/mm_access(). */
+  mmput(mm: Mm): void {
+    mmput(this, mm);
+  }
+
   /** mm_populate() for MAP_POPULATE (errors are ignored, as mmap does). */
   populateRange(mm: Mm, start: number, end: number): void {
-    populateVmaRange(this, mm, start, end, false);
+    mmPopulate(this, mm, start, end);
   }
 
   /** MADV_POPULATE_READ/WRITE: 0 or the errno mm/madvise.c reports. */
   madvisePopulate(mm: Mm, start: number, end: number, write: boolean): number {
-    return populateVmaRange(this, mm, start, end, true, write);
+    return madvisePopulate(this, mm, start, end, write);
   }
 }

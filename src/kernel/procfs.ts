@@ -13,6 +13,7 @@ import { Inode, OpenFile, O_ACCMODE, O_RDONLY } from './fs.js';
 import type { Machine } from './machine.js';
 import type { Task } from './task.js';
 import { copyToUser } from './uaccess.js';
+import { openProcMem } from './proc_mem.js';
 
 const hex = (n: number, w = 8): string => n.toString(16).padStart(w, '0');
 
@@ -127,12 +128,11 @@ function textFile(m: Machine, path: string, gen: () => string): OpenFile {
   const text = new TextEncoder().encode(gen());
   ino.size = text.length;
   return new OpenFile(ino, O_RDONLY, path, {
-    read(buf, len, file) {
-      const n = Math.max(0, Math.min(len, text.length - file.pos));
-      const left = copyToUser(m, buf, text.subarray(file.pos, file.pos + n));
-      if (left === n && n > 0) return -14;
-      file.pos += n - left;
-      return n - left;
+    read(buf, len, pos) {
+      const n = Math.max(0, Math.min(len, text.length - pos));
+      const left = copyToUser(m, buf, text.subarray(pos, pos + n));
+      if (left === n && n > 0) return { ret: -14, pos };
+      return { ret: n - left, pos: pos + n - left };
     },
   });
 }
@@ -156,7 +156,6 @@ export function openProcFile(m: Machine, path: string, flags: number): OpenFile 
     if (!mm) return textFile(m, path, () => '');
     return textFile(m, path, () => (name === 'maps' ? procMaps(m, mm) : procSmaps(m, mm)));
   }
-  const ext = m.procFileHooks.get(name);
-  if (ext) return ext(task, flags);
+  if (name === 'mem') return openProcMem(m, task, flags);
   return task.state === 'dead' ? -ESRCH : -ENOENT;
 }

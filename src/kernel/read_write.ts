@@ -170,8 +170,9 @@ export function sysRead(m: Machine, fd: number, buf: number, len: number, pos?: 
   if (typeof f === 'number') return f;
   len = Math.min(len, MAX_RW_COUNT);
   if (f.ops?.read) {
-    if (pos !== undefined) f.pos = pos;
-    return f.ops.read(buf, len, f);
+    const r = f.ops.read(buf, len, pos ?? f.pos, f);
+    if (pos === undefined) f.pos = r.pos;
+    return r.ret;
   }
   if (f.inode.pipe) return pos !== undefined ? -ESPIPE : pipeRead(m, f, buf, len);
   const r = fileRead(m, f, buf, len, pos ?? f.pos);
@@ -185,8 +186,9 @@ export function sysWrite(m: Machine, fd: number, buf: number, len: number, pos?:
   if (typeof f === 'number') return f;
   len = Math.min(len, MAX_RW_COUNT);
   if (f.ops?.write) {
-    if (pos !== undefined) f.pos = pos;
-    return f.ops.write(buf, len, f);
+    const r = f.ops.write(buf, len, pos ?? f.pos, f);
+    if (pos === undefined) f.pos = r.pos;
+    return r.ret;
   }
   if (f.inode.pipe) return pos !== undefined ? -ESPIPE : pipeWrite(m, f, buf, len);
   if (len === 0) return 0;
@@ -205,9 +207,9 @@ export function sysLseek(m: Machine, fd: number, off: number, whence: number): n
   let pos: number;
   if (whence === SEEK_SET) pos = off;
   else if (whence === SEEK_CUR) pos = f.pos + off;
-  else if (whence === SEEK_END) pos = f.inode.size + off;
+  else if (whence === SEEK_END && !f.ops?.noSeekEnd) pos = f.inode.size + off;
   else return -EINVAL;
-  if (pos < 0) return -EINVAL;
+  if (pos < 0 && !f.ops?.noSeekEnd) return -EINVAL; // /proc/PID/mem offsets are unsigned
   f.pos = pos;
   return pos;
 }

@@ -53,6 +53,8 @@ export class Task {
   state: 'running' | 'dead' = 'running';
   /** The tracer's tgid while ptraced. */
   tracer: number | null = null;
+  /** In a ptrace-stop (attached and waited for). */
+  ptraceStopped = false;
   /** A fatal signal (SIGKILL) is pending: fatal_signal_pending(). */
   fatalPending = false;
   /** Credentials (uid == euid == fsuid in this model); 0 is root. */

@@ -185,6 +185,14 @@ function doFault(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number):
   const page = cacheResult.pfn;
   if (page < 0) return VM_FAULT_OOM;
   const major = cacheResult.major ? VM_FAULT_MAJOR : 0;
+  if (major && flags & FAULT_FLAG_ALLOW_RETRY) {
+    // filemap_fault(): the read went to disk with mmap_lock dropped (maybe_unlock_mmap_for_io());
+    // the page is now cached and the caller retries. With RETRY_NOWAIT the lock is kept.
+    m.pages.put(page);
+    if (!(flags & FAULT_FLAG_RETRY_NOWAIT)) vma.mm.lock.upRead(m.current.pid);
+    if (m.trace.on) m.trace.decision('FLT-6', 'filemap_fault', 'info', `page ${index} read from disk with mmap_lock dropped: VM_FAULT_RETRY`);
+    return VM_FAULT_RETRY | VM_FAULT_MAJOR;
+  }
   if (m.pages.testFlag(page, PG_hwpoison)) {
     m.pages.put(page);
     return VM_FAULT_HWPOISON;

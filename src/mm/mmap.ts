@@ -3,6 +3,7 @@ import { PAGE_SIZE, TASK_SIZE_MAX } from '../hw/pte.js';
 import { EACCES, EBADF, EEXIST, EINVAL, ENODEV, ENOMEM, EOVERFLOW } from '../kernel/errno.js';
 import { Inode, type OpenFile } from '../kernel/fs.js';
 import type { Machine } from '../kernel/machine.js';
+import { releaseIfUnused } from '../kernel/read_write.js';
 import type { Mm } from './mm.js';
 import { freePgtables } from './pgtable.js';
 import { zapRange } from './memory.js';
@@ -123,12 +124,22 @@ export function unmapRange(m: Machine, mm: Mm, start: number, end: number): void
   for (const v of doomed) {
     zapRange(m, mm, v.start, v.end);
     mm.remove(v);
-    if (v.file) v.file.refs--;
+    if (v.file) vmaFilePut(m, v.file);
   }
   // free_pgtables(): the floor/ceiling are the neighbouring VMAs' edges.
   const prev = mm.vmas.filter((v) => v.end <= start).pop();
   const next = mm.findVma(end);
   freePgtables(m, mm, prev ? prev.end : 0, next ? next.start : 2 ** 48);
+}
+
+/**
+ * remove_vma() -> fput(vma->vm_file): the mapping's reference to the file goes; the last reference
+ * to an unlinked file (or to the shmem object behind MAP_SHARED|MAP_ANONYMOUS) evicts its page
+ * cache (iput() -> evict() -> truncate_inode_pages_final()).
+ */
+export function vmaFilePut(m: Machine, inode: Inode): void {
+  inode.refs--;
+  releaseIfUnused(m, inode);
 }
 
 /** munmap(2) (mm/mmap.c: __vm_munmap()). */
@@ -142,11 +153,16 @@ export function sysMunmap(m: Machine, mm: Mm, addr: number, len: number): number
   return 0;
 }
 
-/** The shmem file behind MAP_SHARED|MAP_ANONYMOUS (mm/shmem.c: shmem_zero_setup()). */
-function shmemZeroSetup(len: number): Inode {
+/**
+ * The shmem file behind MAP_SHARED|MAP_ANONYMOUS (mm/shmem.c: shmem_zero_setup()): an unlinked
+ * inode, so it is kept with the other orphans (its page cache holds references) until the last
+ * mapping goes.
+ */
+function shmemZeroSetup(m: Machine, len: number): Inode {
   const ino = new Inode('shmem', '/dev/zero (deleted)');
   ino.size = len;
   ino.nlink = 0;
+  m.orphanInodes.add(ino);
   return ino;
 }
 
@@ -227,7 +243,7 @@ export function doMmap(m: Machine, mm: Mm, a: MmapArgs): number {
     vmFlags |= VM_ACCOUNT;
   }
   unmapRange(m, mm, addr, addr + len);
-  if (!file && vmFlags & VM_SHARED) inode = shmemZeroSetup(len);
+  if (!file && vmFlags & VM_SHARED) inode = shmemZeroSetup(m, len);
   if (inode) inode.refs++;
   const vma = new Vma(mm, addr, addr + len, vmFlags, pkey, inode, pgoff);
   mm.insert(vma);
