@@ -50,6 +50,40 @@ export function pteHex(lo: number, hi: number): string {
   return '0x' + (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
 }
 
+/**
+ * Non-present swap-format entries (arch/x86/include/asm/pgtable_64.h: __swp_entry()): the type in
+ * bits 59..63 (SWP_TYPE_BITS = 5), the inverted offset in bits 9..58, P and PROTNONE clear.
+ */
+export const SWP_TYPE_BITS = 5;
+/**
+ * include/linux/swap.h: SWP_HWPOISON = MAX_SWAPFILES = (1 << 5) - SWP_DEVICE_NUM (3) -
+ * SWP_MIGRATION_NUM (3) - SWP_HWPOISON_NUM (1) - SWP_PTE_MARKER_NUM (1) = 24 on a Debian 6.12 config [K].
+ */
+export const SWP_HWPOISON = 24;
+const SWP_OFFSET_LIMIT = 2 ** 50; // bits 9..58
+
+/** __swp_entry_to_pte(__swp_entry(type, offset)) as (lo, hi). */
+export function swpEntryPte(type: number, offset: number): [number, number] {
+  const inv = SWP_OFFSET_LIMIT - 1 - offset;
+  const lo = ((inv % 2 ** 23) * 512) >>> 0;
+  const hi = (Math.floor(inv / 2 ** 23) | (type << (32 - SWP_TYPE_BITS))) >>> 0;
+  return [lo, hi];
+}
+
+/** is_swap_pte(): neither none nor present (nor PROTNONE). */
+export function isSwapPte(lo: number, hi: number): boolean {
+  return (lo & (PTE_P | PTE_PROTNONE)) === 0 && (lo !== 0 || hi !== 0);
+}
+
+export function swpType(hi: number): number {
+  return hi >>> (32 - SWP_TYPE_BITS);
+}
+
+export function swpOffset(lo: number, hi: number): number {
+  const inv = (hi & ((1 << (32 - SWP_TYPE_BITS)) - 1)) * 2 ** 23 + (lo >>> 9);
+  return SWP_OFFSET_LIMIT - 1 - inv;
+}
+
 /** Decode an entry the way a reader of the SDM would, e.g. "P RW US A D pkey=1 NX pfn=0x1234". */
 export function decodePte(lo: number, hi: number): string {
   if (lo === 0 && hi === 0) return 'none';

@@ -1,9 +1,11 @@
 // madvise(2) (mm/madvise.c), the advice values that change what a later access sees.
-import { PAGE_SIZE } from '../hw/pte.js';
-import { EINVAL, ENOMEM, EPERM } from '../kernel/errno.js';
+import { PAGE_SIZE, PTE_P, PTE_PROTNONE, SWP_HWPOISON, swpEntryPte } from '../hw/pte.js';
+import { EBUSY, EFAULT, EINVAL, ENOMEM, EPERM } from '../kernel/errno.js';
 import type { Machine } from '../kernel/machine.js';
-import { lookupPte, vmNormalPage, zapRange } from './memory.js';
-import { PG_hwpoison } from './page.js';
+import { VM_FAULT_ERROR, handleMmFault, lookupPte, vmNormalPage, zapRange } from './memory.js';
+import { PG_dirty, PG_hwpoison, PG_swapbacked } from './page.js';
+import { forEachPte, writePte } from './pgtable.js';
+import { liveMms } from './debug.js';
 import { VM_HUGETLB, VM_LOCKED, VM_PFNMAP } from './vma.js';
 
 export const MADV_NORMAL = 0, MADV_RANDOM = 1, MADV_SEQUENTIAL = 2, MADV_WILLNEED = 3, MADV_DONTNEED = 4,
@@ -54,16 +56,73 @@ export function sysMadvise(m: Machine, start: number, lenIn: number, behavior: n
   }
 }
 
-/** MADV_HWPOISON (CAP_SYS_ADMIN): memory_failure() on the page mapped at each address. */
+/**
+ * MADV_HWPOISON (CAP_SYS_ADMIN): mm/madvise.c: madvise_inject_error(): for each page,
+ * get_user_pages_fast(addr, 1, 0) (faulting it in if needed), then memory_failure() on its pfn.
+ */
 function madviseHwpoison(m: Machine, start: number, end: number): number {
   const task = m.current;
   if (task.uid !== 0) return -EPERM;
+  const mm = task.mm!;
   for (let a = start; a < end; a += PAGE_SIZE) {
-    const pte = lookupPte(m, task.mm!, a);
-    const pfn = pte ? vmNormalPage(pte.lo, pte.hi) : -1;
-    if (pfn < 0) return -EINVAL;
-    m.pages.setFlag(pfn, PG_hwpoison);
-    m.klog('err', `Memory failure: 0x${pfn.toString(16)}: recovery action for dirty LRU page: Recovered`);
+    let pte = lookupPte(m, mm, a);
+    if (!pte || !(pte.lo & (PTE_P | PTE_PROTNONE))) {
+      const vma = mm.vmaLookup(a);
+      if (!vma) return -EFAULT;
+      mm.lock.downRead(task.pid);
+      const r = handleMmFault(m, vma, a, 0);
+      mm.lock.upRead(task.pid);
+      // vm_fault_to_errno() without FOLL_HWPOISON: an already poisoned page is -EFAULT too.
+      if (r & VM_FAULT_ERROR) return -EFAULT;
+      pte = lookupPte(m, mm, a);
+      if (!pte || !(pte.lo & PTE_P)) return -EFAULT;
+    }
+    const pfn = vmNormalPage(pte.lo, pte.hi);
+    // The zero page is PageReserved: memory_failure() ignores it (MF_IGNORED -> -EBUSY).
+    if (pfn < 0) return -EBUSY;
+    m.klog('info', `Injecting memory failure for pfn 0x${pfn.toString(16)} at process virtual address 0x${a.toString(16)}`);
+    memoryFailure(m, pfn);
   }
   return 0;
+}
+
+/**
+ * mm/memory-failure.c: memory_failure(): mark the page, keep the reference taken by
+ * get_hwpoison_page() for good (the frame is retired, never freed), and unmap it everywhere
+ * (hwpoison_user_mappings() -> try_to_unmap(TTU_HWPOISON)): each PTE becomes a hwpoison swap entry,
+ * so the next touch faults with VM_FAULT_HWPOISON. A clean page of a file with a backing store is
+ * just unmapped and dropped from the page cache (it can be read again).
+ */
+export function memoryFailure(m: Machine, pfn: number): void {
+  const P = m.pages;
+  P.setFlag(pfn, PG_hwpoison);
+  P.get(pfn);
+  m.kernelRefs.set(pfn, (m.kernelRefs.get(pfn) ?? 0) + 1);
+  const [hlo, hhi] = swpEntryPte(SWP_HWPOISON, pfn);
+  const cleanFile = !P.isAnon(pfn) && !P.testFlag(pfn, PG_swapbacked) && !P.testFlag(pfn, PG_dirty);
+  for (const mm of liveMms(m)) {
+    for (const v of mm.vmas) {
+      forEachPte(m.mem, mm, v.start, v.end, (va, p, lo, hi) => {
+        if (!(lo & (PTE_P | PTE_PROTNONE)) || vmNormalPage(lo, hi) !== pfn) return;
+        if (P.isAnon(pfn)) mm.rssAnon--;
+        else if (P.testFlag(pfn, PG_swapbacked)) mm.rssShmem--;
+        else mm.rssFile--;
+        P.mapcount[pfn]!--;
+        if (cleanFile) writePte(m.mem, p, 0, 0);
+        else writePte(m.mem, p, hlo, hhi);
+        P.put(pfn);
+        m.flushTlbPage(mm, va);
+      });
+    }
+  }
+  // truncate_error_folio(): a page-cache page leaves the cache.
+  for (const ino of m.allInodes()) {
+    for (const [index, f] of [...ino.pageCache]) {
+      if (f !== pfn) continue;
+      ino.pageCache.delete(index);
+      P.put(pfn);
+    }
+  }
+  const what = P.isAnon(pfn) ? 'dirty LRU page' : cleanFile ? 'clean LRU page' : 'dirty LRU page';
+  m.klog('err', `Memory failure: 0x${pfn.toString(16)}: recovery action for ${what}: Recovered`);
 }

@@ -1,7 +1,7 @@
 // The generic fault handler and page-table population/teardown (mm/memory.c).
 import {
   PTE_A, PTE_D, PTE_P, PTE_PROTNONE, PTE_RW, PTE_SPECIAL, PTE_US, PTE_HI_NX, PAGE_SIZE,
-  ptePfn, pteLo, pteHi, ptePkey,
+  SWP_HWPOISON, isSwapPte, ptePfn, pteLo, pteHi, ptePkey, swpType,
 } from '../hw/pte.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Mm } from './mm.js';
@@ -140,6 +140,8 @@ function handlePteFault(m: Machine, vma: Vma, addr: number, flags: number): numb
       m.flushTlbPage(mm, addr);
       return 0;
     }
+    // do_swap_page(): a hwpoison entry left by memory_failure() -> VM_FAULT_HWPOISON.
+    if (isSwapPte(lo, hi) && swpType(hi) === SWP_HWPOISON) return VM_FAULT_HWPOISON;
     return VM_FAULT_SIGBUS;
   }
   const pfn = vmNormalPage(lo, hi);
@@ -285,6 +287,7 @@ function wpPageCopy(m: Machine, vma: Vma, addr: number, ptep: Ptep, lo: number, 
 
 /** Release one mapped PTE (zap_present_ptes()): rmap, RSS, dirty bit, reference. */
 function zapPte(m: Machine, mm: Mm, lo: number, hi: number): void {
+  if (!(lo & (PTE_P | PTE_PROTNONE))) return; // zap_nonpresent_ptes(): a hwpoison entry holds no page
   const pfn = vmNormalPage(lo, hi);
   if (pfn < 0) return;
   if (m.pages.isAnon(pfn)) mm.rssAnon--;
@@ -349,6 +352,10 @@ export function copyPageRange(m: Machine, dst: Vma, src: Vma): boolean {
     const dp = pteAlloc(m, dst.mm, va);
     if (dp < 0) {
       ok = false;
+      return;
+    }
+    if (!(lo & (PTE_P | PTE_PROTNONE))) {
+      writePte(m.mem, dp, lo, hi); // copy_nonpresent_pte(): a hwpoison entry is copied as is
       return;
     }
     const pfn = vmNormalPage(lo, hi);

@@ -10,7 +10,7 @@ import { zapRange } from './memory.js';
 import { executeOnlyPkey } from './pkeys.js';
 import {
   VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE,
-  VM_READ, VM_SHARED, VM_WRITE, Vma,
+  VM_READ, VM_SHARED, VM_WRITE, Vma, vmaIsAccessible,
 } from './vma.js';
 
 export const PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4, PROT_SEM = 8,
@@ -258,7 +258,8 @@ export function expandStack(m: Machine, vma: Vma, addr: number): number {
   if (start < MMAP_MIN_ADDR) return -ENOMEM;
   if (vma.end - start > RLIMIT_STACK) return -ENOMEM;
   const prev = mm.prevVma(vma);
-  if (prev && start - prev.end < STACK_GUARD_GAP && !(prev.flags & VM_GROWSDOWN)) return -ENOMEM;
+  // Only an accessible neighbour enforces the guard gap (mm/mmap.c: expand_downwards()).
+  if (prev && !(prev.flags & VM_GROWSDOWN) && vmaIsAccessible(prev) && start - prev.end < STACK_GUARD_GAP) return -ENOMEM;
   vma.pgoff -= (vma.start - start) / PAGE_SIZE;
   vma.start = start;
   if (m.trace.on) m.trace.decision('FLT-1', 'expand_stack', 'info', `stack grows down to 0x${start.toString(16)}`);
