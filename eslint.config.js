@@ -13,7 +13,7 @@ export default tseslint.config(
     },
   },
   {
-    files: ['src/hw/**', 'src/mm/**', 'src/kernel/**', 'src/profiles/**', 'src/trace/**'],
+    files: ['src/hw/**', 'src/mm/**', 'src/kernel/**', 'src/profiles/**', 'src/trace/**', 'src/virt/**', 'src/scenario/**'],
     rules: {
       'no-restricted-imports': ['error', { patterns: ['node:*', 'fs', 'path', 'child_process', 'os'] }],
     },

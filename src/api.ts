@@ -18,6 +18,13 @@ import {
 import { groupFaults, procMaps, procSmaps, procStat } from './kernel/procfs.js';
 import { ESRCH } from './kernel/errno.js';
 import { checkInvariants } from './mm/debug.js';
+import { processVmRw, type Iovec } from './kernel/process_vm.js';
+import { sysVmsplice } from './kernel/splice.js';
+import { sysFutexWait } from './kernel/futex.js';
+import { ioUringRegisterBuffers, ioUringUnregisterBuffers } from './kernel/io_uring.js';
+import { sysGetMempolicyNode } from './mm/mempolicy.js';
+import { sysUserfaultfd, uffdRegister } from './mm/userfaultfd.js';
+import { sysPtraceAttach, sysPtraceDetach, sysPtracePeek, sysPtracePoke } from './kernel/ptrace.js';
 import { dropCaches } from './mm/filemap.js';
 import { lookupPte } from './mm/memory.js';
 
@@ -143,6 +150,56 @@ export class Thread {
     return userAccess(this.m, this.task, addr, 1, ACC_FETCH);
   }
 
+  process_vm_readv(pid: number, local: Iovec[], remote: Iovec[], flags = 0): number {
+    return this.sys(() => processVmRw(this.m, pid, local, remote, flags, false));
+  }
+  process_vm_writev(pid: number, local: Iovec[], remote: Iovec[], flags = 0): number {
+    return this.sys(() => processVmRw(this.m, pid, local, remote, flags, true));
+  }
+  vmsplice(fd: number, iov: Iovec[], flags = 0): number {
+    return this.sys(() => sysVmsplice(this.m, fd, iov, flags));
+  }
+  /** futex(uaddr, FUTEX_WAIT[|FUTEX_PRIVATE_FLAG], val) */
+  futexWait(uaddr: number, op: number, val: number): number {
+    return this.sys(() => sysFutexWait(this.m, uaddr, op, val));
+  }
+  ioUringRegisterBuffers(iov: Iovec[]): number {
+    return this.sys(() => ioUringRegisterBuffers(this.m, iov));
+  }
+  ioUringUnregisterBuffers(): number {
+    return this.sys(() => ioUringUnregisterBuffers(this.m));
+  }
+  /** get_mempolicy(&node, NULL, 0, addr, MPOL_F_NODE|MPOL_F_ADDR): the node, or -errno. */
+  getMempolicyNode(addr: number, flags = 3): number {
+    return this.sys(() => sysGetMempolicyNode(this.m, addr, flags));
+  }
+  ptraceAttach(pid: number): number {
+    return this.sys(() => sysPtraceAttach(this.m, pid));
+  }
+  ptraceDetach(pid: number): number {
+    return this.sys(() => sysPtraceDetach(this.m, pid));
+  }
+  /** PTRACE_PEEKDATA as glibc returns it: the word, or -errno. */
+  ptracePeek(pid: number, addr: number): bigint | number {
+    if (!this.alive) return -ESRCH;
+    return this.m.runAs(this.task, () => sysPtracePeek(this.m, pid, addr));
+  }
+  ptracePoke(pid: number, addr: number, word: bigint): number {
+    return this.sys(() => sysPtracePoke(this.m, pid, addr, word));
+  }
+  /** userfaultfd(2): the fd of a new context (its monitor resolves missing pages with `fill`). */
+  userfaultfd(): number {
+    return this.sys(() => sysUserfaultfd(this.m));
+  }
+  /** ioctl(fd, UFFDIO_REGISTER, {range, UFFDIO_REGISTER_MODE_MISSING}) */
+  uffdRegister(fd: number, start: number, len: number, fill = 0): number {
+    return this.sys(() => uffdRegister(this.m, fd, start, len, fill));
+  }
+  setuid(uid: number): number {
+    this.task.uid = uid;
+    return 0;
+  }
+
   rdpkru(): number {
     return this.task.pkru;
   }
@@ -212,6 +269,14 @@ export class Sim {
 
   dropCaches(): number {
     return dropCaches(this.m);
+  }
+
+  /** A kernel thread (kworker/kthread): no mm of its own, init_pkru_value. */
+  kthread(name = 'kworker/0:1'): Task {
+    const m = this.m;
+    const task = new Task(m.allocPid(), m.init.group, null, m.profile.initPkru, name, true);
+    m.tasks.set(task.pid, task);
+    return task;
   }
 
   /** Frames in use besides the zero page. */

@@ -2,9 +2,10 @@
 import { PAGE_SIZE } from '../hw/pte.js';
 import { Mm, STACK_TOP } from '../mm/mm.js';
 import { allocTablePage } from '../mm/pgtable.js';
-import { FAULT_FLAG_REMOTE, FAULT_FLAG_WRITE, VM_FAULT_ERROR, handleMmFault, lookupPte } from '../mm/memory.js';
+import { FOLL_FORCE, FOLL_WRITE, getUserPagesRemote, putUserPage } from '../mm/gup.js';
+import { seedGetUserPagesForeign } from '../mm/gup_seed.js';
 import { Vma, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../mm/vma.js';
-import { E2BIG, EACCES, ENOENT, ENOMEM } from './errno.js';
+import { E2BIG, EACCES, EFAULT, ENOENT, ENOMEM } from './errno.js';
 import { O_CLOEXEC } from './fs.js';
 import type { Machine } from './machine.js';
 import type { Task } from './task.js';
@@ -40,7 +41,22 @@ export function mmAlloc(m: Machine): Mm | null {
   return mm;
 }
 
-/** Copy the argument strings to the top of the new stack (fs/exec.c: copy_strings() via get_arg_page()). */
+/**
+ * get_arg_page(): the page of the new stack at pos, by remote GUP on bprm->mm (CON-15): the new mm
+ * is not current's yet, so this is foreign, and faults are charged to current.
+ */
+function getArgPage(m: Machine, mm: Mm, pos: number): number {
+  const pages: number[] = [];
+  const force = m.profile.gup.execArgForce ? FOLL_FORCE : 0;
+  mm.lock.downRead(m.current.pid);
+  const r = m.profile.gup.api === 'modern'
+    ? getUserPagesRemote(m, mm, pos, 1, FOLL_WRITE | force, pages, null)
+    : seedGetUserPagesForeign(m, m.current, mm, pos, 1, 1, 1, pages, null);
+  mm.lock.upRead(m.current.pid);
+  return r === 1 ? pages[0]! : -1;
+}
+
+/** Copy the argument strings to the top of the new stack (fs/exec.c: copy_strings()). */
 function copyStrings(m: Machine, mm: Mm, stack: Vma, strings: string[], top: number): number {
   const bytes = new TextEncoder().encode(strings.map((s) => s + '\0').join(''));
   const start = top - bytes.length;
@@ -49,15 +65,10 @@ function copyStrings(m: Machine, mm: Mm, stack: Vma, strings: string[], top: num
     const addr = start + off;
     const pageOff = addr % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - pageOff, bytes.length - off);
-    // get_arg_page(): a remote write into bprm->mm (the new mm is not current's yet).
-    let pte = lookupPte(m, mm, addr);
-    if (!pte || !(pte.lo & 2)) {
-      const r = handleMmFault(m, stack, addr, FAULT_FLAG_WRITE | FAULT_FLAG_REMOTE);
-      if (r & VM_FAULT_ERROR) return -ENOMEM;
-      if (m.profile.faultAccounting === 'tsk') m.current.minFlt++; // charged to current (ACC-1)
-      pte = lookupPte(m, mm, addr)!;
-    }
-    m.mem.frame(pte.pfn).set(bytes.subarray(off, off + n), pageOff);
+    const page = getArgPage(m, mm, addr);
+    if (page < 0) return -EFAULT;
+    m.mem.frame(page).set(bytes.subarray(off, off + n), pageOff);
+    putUserPage(m, page);
     off += n;
   }
   return start;
@@ -78,8 +89,10 @@ export function doExecve(m: Machine, task: Task, path: string, argv: string[], e
     VM_READ | VM_WRITE | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_GROWSDOWN | VM_ACCOUNT, 0, null,
     (STACK_TOP - STACK_SIZE) / PAGE_SIZE, '[stack]');
   mm.insert(stack);
+  m.extraMms.add(mm); // bprm->mm lives without a task until exec_mmap()
   const envStart = copyStrings(m, mm, stack, envp, STACK_TOP - 8);
   const argStart = envStart < 0 ? envStart : copyStrings(m, mm, stack, argv, envStart);
+  m.extraMms.delete(mm);
   if (argStart < 0) {
     mmput(m, mm);
     return argStart;

@@ -42,6 +42,7 @@ export function exitTask(m: Machine, task: Task, code: number, signal = 0): void
   task.mm = null;
   if (mm) m.runAs(task, () => mmput(m, mm));
   if (g.threads.length === 0) {
+    m.runAs(task, () => m.runExitHooks(g));
     for (const f of g.files.fds.values()) closeFile(m, f);
     g.files.fds.clear();
     g.state = 'zombie';

@@ -36,9 +36,12 @@ export class Inode {
   }
 }
 
+/** A pipe buffer: bytes copied in by write(), or a page referenced by vmsplice() (struct pipe_buffer). */
+export type PipeChunk = { data: Uint8Array } | { pfn: number; off: number; len: number };
+
 export class PipeBuffer {
   static readonly CAPACITY = 65536; // PIPE_DEF_BUFFERS * PAGE_SIZE
-  chunks: Uint8Array[] = [];
+  chunks: PipeChunk[] = [];
   bytes = 0;
   readers = 0;
   writers = 0;

@@ -51,7 +51,8 @@ export class Machine {
   constructor(opts: MachineOptions = {}) {
     this.profile = PROFILES[opts.profile ?? DEFAULT_PROFILE];
     this.pke = opts.pku ?? true;
-    this.procMemForce = this.profile.release === '6.12' ? (opts.procMemForceOverride ?? this.profile.gup.procMemForce) : this.profile.gup.procMemForce;
+    // proc_mem.force_override= exists in 6.12 and was backported to 6.1.y (real-kernel PMEM-07).
+    this.procMemForce = this.profile.gup.api === 'modern' ? (opts.procMemForceOverride ?? this.profile.gup.procMemForce) : this.profile.gup.procMemForce;
     this.mem = new PhysMem(opts.ramBytes ?? 2 * 1024 * 1024 * 1024);
     this.pages = new Pages(this.mem);
     // pid 1 stands for init: the parent of every scenario process, never scheduled.
@@ -97,6 +98,21 @@ export class Machine {
 
   allInodes(): Inode[] {
     return [...new Set([...this.fs.files.values(), ...this.orphanInodes])];
+  }
+
+  private readonly exitHooks = new Map<object, (() => void)[]>();
+
+  /** Run fn when the thread group `group` exits (release of per-process kernel objects). */
+  onExit(group: object, fn: () => void): void {
+    const l = this.exitHooks.get(group) ?? [];
+    l.push(fn);
+    this.exitHooks.set(group, l);
+  }
+
+  runExitHooks(group: object): void {
+    const l = this.exitHooks.get(group);
+    this.exitHooks.delete(group);
+    for (const fn of l ?? []) fn();
   }
 
   /** mmput(): drop a user reference taken with mmget()/mm_access(). */

@@ -4,13 +4,15 @@ import { PAGE_SIZE } from '../hw/pte.js';
 import { filemapGetPage, type CachePage } from '../mm/filemap.js';
 import { PG_dirty } from '../mm/page.js';
 import { zapRange } from '../mm/memory.js';
+import { putUserPage } from '../mm/gup.js';
 import { EAGAIN, EBADF, EEXIST, EFAULT, EINVAL, EISDIR, ENOENT, ENOMEM, EPIPE, ESPIPE } from './errno.js';
 import {
-  Inode, OpenFile, PipeBuffer, O_ACCMODE, O_APPEND, O_CREAT, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY,
+  Inode, OpenFile, PipeBuffer, O_ACCMODE, O_APPEND, O_CREAT, O_DIRECT, O_EXCL, O_NONBLOCK, O_RDONLY, O_TRUNC, O_WRONLY,
 } from './fs.js';
 import type { Machine } from './machine.js';
 import { openProcFile } from './procfs.js';
 import { accessOk, copyFromUser, copyToUser } from './uaccess.js';
+import { directIo } from './direct_io.js';
 
 /** MAX_RW_COUNT: a single read/write transfers at most INT_MAX rounded down to a page. */
 export const MAX_RW_COUNT = 0x7ffff000;
@@ -32,6 +34,7 @@ export function closeFile(m: Machine, f: OpenFile): void {
 /** Free an unlinked inode's page cache once nothing refers to it (iput() -> evict()). */
 export function releaseIfUnused(m: Machine, ino: Inode): void {
   if (ino.nlink > 0 || ino.refs > 0) return;
+  if (ino.pipe) freePipe(m, ino.pipe);
   for (const pfn of ino.pageCache.values()) m.pages.put(pfn);
   ino.pageCache.clear();
   m.orphanInodes.delete(ino);
@@ -130,15 +133,32 @@ function pipeRead(m: Machine, f: OpenFile, buf: number, len: number): number {
   let done = 0;
   while (done < len && pipe.chunks.length) {
     const c = pipe.chunks[0]!;
-    const n = Math.min(c.length, len - done);
-    const left = copyToUser(m, buf + done, c.subarray(0, n));
-    done += n - left;
-    if (n - left === c.length) pipe.chunks.shift();
-    else pipe.chunks[0] = c.subarray(n - left);
-    pipe.bytes -= n - left;
+    // A spliced page is read at this moment, through the kernel's mapping: no PKRU on its source.
+    const src = 'data' in c ? c.data : m.mem.frame(c.pfn).subarray(c.off, c.off + c.len);
+    const n = Math.min(src.length, len - done);
+    const left = copyToUser(m, buf + done, src.subarray(0, n));
+    const took = n - left;
+    done += took;
+    pipe.bytes -= took;
+    if (took === src.length) {
+      pipe.chunks.shift();
+      if ('pfn' in c) putUserPage(m, c.pfn);
+    } else if ('data' in c) {
+      c.data = c.data.subarray(took);
+    } else {
+      c.off += took;
+      c.len -= took;
+    }
     if (left) break;
   }
   return done || -EFAULT;
+}
+
+/** Drop what a pipe still holds when its last reference goes (free_pipe_info()). */
+export function freePipe(m: Machine, pipe: PipeBuffer): void {
+  for (const c of pipe.chunks) if ('pfn' in c) putUserPage(m, c.pfn);
+  pipe.chunks = [];
+  pipe.bytes = 0;
 }
 
 function pipeWrite(m: Machine, f: OpenFile, buf: number, len: number): number {
@@ -150,7 +170,7 @@ function pipeWrite(m: Machine, f: OpenFile, buf: number, len: number): number {
   const data = new Uint8Array(n);
   const left = copyFromUser(m, buf, data);
   if (left === n) return -EFAULT;
-  pipe.chunks.push(data.subarray(0, n - left));
+  pipe.chunks.push({ data: data.subarray(0, n - left) });
   pipe.bytes += n - left;
   return n - left;
 }
@@ -175,6 +195,11 @@ export function sysRead(m: Machine, fd: number, buf: number, len: number, pos?: 
     return r.ret;
   }
   if (f.inode.pipe) return pos !== undefined ? -ESPIPE : pipeRead(m, f, buf, len);
+  if (f.flags & O_DIRECT) {
+    const d = directIo(m, f, buf, len, pos ?? f.pos, false);
+    if (d > 0 && pos === undefined) f.pos += d;
+    return d;
+  }
   const r = fileRead(m, f, buf, len, pos ?? f.pos);
   if (r > 0 && pos === undefined) f.pos += r;
   return r === 0 && len > 0 && (pos ?? f.pos) < f.inode.size ? -EFAULT : r;
@@ -193,6 +218,11 @@ export function sysWrite(m: Machine, fd: number, buf: number, len: number, pos?:
   if (f.inode.pipe) return pos !== undefined ? -ESPIPE : pipeWrite(m, f, buf, len);
   if (len === 0) return 0;
   const at = pos ?? (f.flags & O_APPEND ? f.inode.size : f.pos);
+  if (f.flags & O_DIRECT) {
+    const d = directIo(m, f, buf, len, at, true);
+    if (d > 0 && pos === undefined) f.pos = at + d;
+    return d;
+  }
   const r = fileWrite(m, f, buf, len, at);
   if (r > 0 && pos === undefined) f.pos = at + r;
   return r === 0 ? -EFAULT : r;

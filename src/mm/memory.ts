@@ -9,6 +9,7 @@ import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced, PG_sw
 import { forEachPte, pteAlloc, pteLookup, readPteHi, readPteLo, writePte, type Ptep } from './pgtable.js';
 import { filemapGetPage, type CachePage } from './filemap.js';
 import { archVmaAccessPermitted } from './pkeys.js';
+import { VM_UFFD_MISSING, handleUserfault } from './userfaultfd.js';
 import { VM_EXEC, VM_MAYSHARE, VM_MAYWRITE, VM_SHARED, VM_WRITE, isCowMapping, vmaIsAccessible, type Vma } from './vma.js';
 
 // include/linux/mm_types.h: enum fault_flag
@@ -36,6 +37,7 @@ export const VM_FAULT_COMPLETED = 0x004000;
 export const VM_FAULT_ERROR = VM_FAULT_OOM | VM_FAULT_SIGBUS | VM_FAULT_SIGSEGV | VM_FAULT_HWPOISON;
 
 let nextAnonVma = 1;
+
 
 /** mm/rmap.c: anon_vma_prepare() (the model only needs its identity, for VMA merging). */
 export function anonVmaPrepare(vma: Vma): void {
@@ -156,7 +158,15 @@ function handlePteFault(m: Machine, vma: Vma, addr: number, flags: number): numb
 }
 
 /** mm/memory.c: do_anonymous_page(). */
-function doAnonymousPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number): number {
+function doAnonymousPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number, uffdCopy = false): number {
+  if (vma.flags & VM_UFFD_MISSING && !uffdCopy) {
+    return handleUserfault(m, vma, addr, flags, (fill) => {
+      // The monitor's UFFDIO_COPY: a new anon page with its contents (mfill_atomic_pte_copy()).
+      const r = doAnonymousPage(m, vma, addr, ptep, FAULT_FLAG_WRITE, true);
+      if (!r) m.mem.frame(ptePfn(readPteLo(m.mem, ptep), readPteHi(m.mem, ptep))).fill(fill);
+      return r;
+    });
+  }
   if (!(flags & FAULT_FLAG_WRITE)) {
     // Map the shared zero page read-only; it has no struct page reference (pte_mkspecial).
     const [lo, hi] = mkPte(vma, ZERO_PFN, false, false, true);

@@ -34,6 +34,8 @@ export class Mm {
   argEnd = 0;
   envStart = 0;
   envEnd = 0;
+  /** MMF_HAS_UPROBES: a breakpoint was installed in this mm. */
+  hasUprobes = false;
   /** Set once exit_mmap() has torn everything down. */
   dead = false;
 
