@@ -5,10 +5,13 @@ import { FOLL_LONGTERM, FOLL_WRITE, pinUserPagesFast, unpinUserPages } from '../
 import { EBUSY, EFAULT, EINVAL, ENXIO } from './errno.js';
 import type { Machine } from './machine.js';
 import type { Iovec } from './process_vm.js';
+import { kernelRead, kernelWrite } from './read_write.js';
 
 /** Registered buffers of a process (one ring per process in this model). */
 export interface IoUringBuffers {
   pages: number[][];
+  bases: number[];
+  lens: number[];
 }
 
 const rings = new WeakMap<object, IoUringBuffers>();
@@ -34,9 +37,34 @@ export function ioUringRegisterBuffers(m: Machine, iov: Iovec[]): number {
     }
     all.push(pages);
   }
-  rings.set(key, { pages: all });
+  rings.set(key, { pages: all, bases: iov.map((v) => v.base), lens: iov.map((v) => v.len) });
   m.onExit(m.current.group, () => ioUringUnregister(m, key));
   return 0;
+}
+
+/**
+ * IORING_OP_READ_FIXED / WRITE_FIXED: the I/O reaches the registered buffer through its pins,
+ * like DMA: the submitter's PKRU plays no part. Returns the CQE's res.
+ */
+export function ioUringFixedIo(m: Machine, bufIndex: number, addr: number, fd: number, offset: number, len: number, write: boolean): number {
+  const ring = rings.get(m.current.group);
+  const f = m.current.group.files.get(fd);
+  if (!ring || bufIndex < 0 || bufIndex >= ring.pages.length) return -EFAULT;
+  if (!f) return -9;
+  const pages = ring.pages[bufIndex]!;
+  const first = ring.bases[bufIndex]! - (ring.bases[bufIndex]! % PAGE_SIZE);
+  if (addr < ring.bases[bufIndex]! || addr + len > ring.bases[bufIndex]! + ring.lens[bufIndex]!) return -EFAULT;
+  const ino = f.inode;
+  let done = 0;
+  while (done < len) {
+    const va = addr + done;
+    const n = Math.min(PAGE_SIZE - (va % PAGE_SIZE), len - done);
+    const frame = m.mem.frame(pages[Math.floor((va - first) / PAGE_SIZE)]!).subarray(va % PAGE_SIZE, (va % PAGE_SIZE) + n);
+    const r = write ? kernelWrite(m, ino, offset + done, frame) : kernelRead(m, ino, offset + done, frame);
+    done += r;
+    if (r < n) break;
+  }
+  return done;
 }
 
 export function ioUringUnregisterBuffers(m: Machine): number {

@@ -102,6 +102,40 @@ function fileRead(m: Machine, f: OpenFile, buf: number, len: number, pos: number
   return done;
 }
 
+/** kernel_read(): file bytes at pos into a kernel buffer (no uaccess); returns bytes read. */
+export function kernelRead(m: Machine, ino: Inode, pos: number, dst: Uint8Array): number {
+  let done = 0;
+  while (done < dst.length && pos + done < ino.size) {
+    const p = pos + done;
+    const off = p % PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - off, dst.length - done, ino.size - p);
+    filemapGetPage(m, ino, Math.floor(p / PAGE_SIZE), cache);
+    if (cache.pfn < 0) break;
+    dst.set(m.mem.frame(cache.pfn).subarray(off, off + n), done);
+    m.pages.put(cache.pfn);
+    done += n;
+  }
+  return done;
+}
+
+/** kernel_write(): a kernel buffer into the page cache at pos; returns bytes written. */
+export function kernelWrite(m: Machine, ino: Inode, pos: number, src: Uint8Array): number {
+  let done = 0;
+  while (done < src.length) {
+    const p = pos + done;
+    const off = p % PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - off, src.length - done);
+    filemapGetPage(m, ino, Math.floor(p / PAGE_SIZE), cache);
+    if (cache.pfn < 0) break;
+    m.mem.frame(cache.pfn).set(src.subarray(done, done + n), off);
+    m.pages.setFlag(cache.pfn, PG_dirty);
+    m.pages.put(cache.pfn);
+    done += n;
+    if (p + n > ino.size) ino.size = p + n;
+  }
+  return done;
+}
+
 /** generic_perform_write(): copy_from_user() into page-cache pages, which become dirty. */
 function fileWrite(m: Machine, f: OpenFile, buf: number, len: number, pos: number): number {
   const ino = f.inode;

@@ -12,7 +12,7 @@ import {
   FAULT_FLAG_TRIED, FAULT_FLAG_UNSHARE, FAULT_FLAG_WRITE, VM_FAULT_COMPLETED, VM_FAULT_ERROR, VM_FAULT_HWPOISON,
   VM_FAULT_MAJOR, VM_FAULT_OOM, VM_FAULT_RETRY, handleMmFault, vmNormalPage,
 } from './memory.js';
-import { GUP_PIN_COUNTING_BIAS, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced, ZERO_PFN } from './page.js';
+import { GUP_PIN_COUNTING_BIAS, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced, PG_swapbacked, ZERO_PFN } from './page.js';
 import { pteLookup, readPteHi, readPteLo, writePte } from './pgtable.js';
 import { archVmaAccessPermitted } from './pkeys.js';
 import { expandStack } from './mmap.js';
@@ -138,6 +138,9 @@ export function checkVmaFlags(m: Machine, vma: Vma, flags: number): number {
   if (f & (VM_IO | VM_PFNMAP)) return deny(m, 'VM_IO/VM_PFNMAP mapping');
   if (flags & FOLL_ANON && !vma.isAnonymous()) return deny(m, 'FOLL_ANON on a file mapping');
   if (write) {
+    // writable_file_mapping_allowed(): a long-term write pin of a file that needs dirty tracking.
+    if (m.profile.gup.longtermDirtyTrackedRefused && !vma.isAnonymous() && (flags & (FOLL_PIN | FOLL_LONGTERM)) === (FOLL_PIN | FOLL_LONGTERM) &&
+      vmaNeedsDirtyTracking(vma)) return deny(m, 'FOLL_LONGTERM write pin of a dirty-tracked file mapping');
     if (!(f & VM_WRITE)) {
       if (!(flags & FOLL_FORCE)) return deny(m, 'write to a VMA without VM_WRITE, no FOLL_FORCE');
       if (!isCowMapping(f)) return deny(m, 'FOLL_FORCE write to a shared (non-COW) mapping');
@@ -155,6 +158,11 @@ export function checkVmaFlags(m: Machine, vma: Vma, flags: number): number {
 function deny(m: Machine, why: string): number {
   if (m.trace.on) m.trace.decision('GUP-4.4', 'check_vma_flags', 'deny', `-EFAULT: ${why}`);
   return -EFAULT;
+}
+
+/** vma_needs_dirty_tracking(): a shared writable mapping of a file with writeback (not shmem). */
+function vmaNeedsDirtyTracking(vma: Vma): boolean {
+  return (vma.flags & (VM_SHARED | VM_WRITE)) === (VM_SHARED | VM_WRITE) && vma.file !== null && vma.file.kind === 'reg';
 }
 
 /** can_follow_write_pte() (v6.0+): FOLL_FORCE may use a read-only PTE only of an exclusive anon page. */
@@ -498,6 +506,9 @@ function gupFastWalk(m: Machine, mm: Mm, start: number, nrPages: number, flags: 
     if (lo & PTE_SPECIAL) break; // pte_special(): no struct page to grab (zero page included)
     const page = ptePfn(lo, hi);
     if (m.pages.testFlag(page, PG_hwpoison)) break;
+    // folio_fast_pin_allowed(): long-term write pins of file pages (other than shmem) need the VMA.
+    if ((flags & (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE)) === (FOLL_PIN | FOLL_LONGTERM | FOLL_WRITE) &&
+      !m.pages.isAnon(page) && !m.pages.testFlag(page, PG_swapbacked)) break;
     if ((flags & (FOLL_PIN | FOLL_WRITE)) === FOLL_PIN && !(lo & PTE_RW) && m.pages.isAnon(page) &&
       !m.pages.testFlag(page, PG_anon_exclusive)) break; // gup_must_unshare()
     tryGrabPage(m, page, flags);

@@ -8,7 +8,7 @@ import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRIT
 import {
   PKEY_ACCESS_MASK, archMaxPkey, archOverrideMprotectPkey, mmPkeyAlloc, mmPkeyFree, mmPkeyIsAllocated,
 } from './pkeys.js';
-import { VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from './vma.js';
+import { VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, type Vma } from './vma.js';
 
 /** do_mprotect_pkey() (PK-7): pkey -1 is plain mprotect(). Returns 0 or -errno. */
 export function doMprotectPkey(m: Machine, start: number, len: number, prot: number, pkey: number): number {
@@ -48,8 +48,9 @@ export function doMprotectPkey(m: Machine, start: number, len: number, prot: num
         return -EACCES;
       }
       const tmp = Math.min(vma.end, end);
-      mprotectFixup(m, nstart, tmp, newFlags, newKey);
-      nstart = tmp;
+      // tmp = vma_iter_end(&vmi): continue after the VMA mprotect_fixup() left, which may have merged
+      // with the next one; restarting inside it would look like a hole (MPROT-07, bugzilla 217061).
+      nstart = mprotectFixup(m, nstart, tmp, newFlags, newKey).end;
       if (nstart >= end) break;
       vma = mm.findVma(nstart);
       if (!vma || vma.start !== nstart) return -ENOMEM;
@@ -61,17 +62,17 @@ export function doMprotectPkey(m: Machine, start: number, len: number, prot: num
 }
 
 /** mprotect_fixup(): give [start, end) (inside one VMA) new flags and key, splitting and merging. */
-function mprotectFixup(m: Machine, start: number, end: number, newFlags: number, newKey: number): void {
+function mprotectFixup(m: Machine, start: number, end: number, newFlags: number, newKey: number): Vma {
   const mm = m.current.mm!;
   const vma = mm.vmaLookup(start)!;
-  if (vma.flags === newFlags && vma.pkey === newKey) return;
+  if (vma.flags === newFlags && vma.pkey === newKey) return vma;
   splitAt(mm, start);
   splitAt(mm, end);
   const target = mm.vmaLookup(start)!;
   target.flags = newFlags;
   target.pkey = newKey;
   changeProtection(m, target, target.start, target.end);
-  mergeNeighbours(mm, target);
+  return mergeNeighbours(mm, target);
 }
 
 /** pkey_alloc(2) (PK-5). */
