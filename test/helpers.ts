@@ -72,11 +72,12 @@ export class Harness {
   teardown(): void {
     this.check('the test body');
     const m = this.sim.m;
+    // Kernel threads (no mm, init's thread group) are left alone; every user process exits.
     for (const t of [...m.tasks.values()]) {
-      if (t.pid === 1 || t.state === 'dead') continue;
+      if (t.pid === 1 || t.kthread || t.state === 'dead') continue;
       new Thread(m, t).exit(0);
     }
-    for (const t of m.tasks.values()) assert.ok(t.pid === 1 || t.state === 'dead', `task ${t.pid} still alive`);
+    for (const t of m.tasks.values()) assert.ok(t.pid === 1 || t.kthread || t.state === 'dead', `task ${t.pid} still alive`);
     m.runAs(m.init, () => {
       for (const path of [...m.fs.files.keys()]) if (path !== DEFAULT_PROGRAM) new Thread(m, m.init).unlink(path);
     });
@@ -173,7 +174,7 @@ export function smapsOf(t: Thread, start: number): Map<string, string> {
   const out = new Map<string, string>();
   for (let j = i + 1; j < ls.length && !/^[0-9a-f]+-[0-9a-f]+ /.test(ls[j]!); j++) {
     const m = /^([A-Za-z_]+):\s*(.*)$/.exec(ls[j]!);
-    if (m) out.set(m[1]!, m[2]!);
+    if (m) out.set(m[1]!, m[2]!.trim());
   }
   return out;
 }

@@ -4,7 +4,7 @@ import { Mm, STACK_TOP } from '../mm/mm.js';
 import { allocTablePage } from '../mm/pgtable.js';
 import { FOLL_FORCE, FOLL_WRITE, getUserPagesRemote, putUserPage } from '../mm/gup.js';
 import { seedGetUserPagesForeign } from '../mm/gup_seed.js';
-import { Vma, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE } from '../mm/vma.js';
+import { Vma, VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_SOFTDIRTY, VM_WRITE } from '../mm/vma.js';
 import { E2BIG, EACCES, EFAULT, ENOENT, ENOMEM } from './errno.js';
 import { O_CLOEXEC } from './fs.js';
 import type { Machine } from './machine.js';
@@ -82,7 +82,7 @@ export function doExecve(m: Machine, task: Task, path: string, argv: string[], e
   const mm = mmAlloc(m);
   if (!mm) return -ENOMEM;
   const textPages = Math.max(1, Math.ceil(inode.size / PAGE_SIZE));
-  const text = new Vma(mm, TEXT_BASE, TEXT_BASE + textPages * PAGE_SIZE, VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC, 0, inode, 0);
+  const text = new Vma(mm, TEXT_BASE, TEXT_BASE + textPages * PAGE_SIZE, VM_READ | VM_EXEC | VM_MAYREAD | VM_MAYWRITE | VM_MAYEXEC | VM_SOFTDIRTY, 0, inode, 0);
   inode.refs++;
   mm.insert(text);
   const stack = new Vma(mm, STACK_TOP - STACK_SIZE, STACK_TOP,

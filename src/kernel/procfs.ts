@@ -5,7 +5,7 @@ import { vmNormalPage } from '../mm/memory.js';
 import { PG_dirty, PG_referenced, ZERO_PFN } from '../mm/page.js';
 import {
   VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_HUGETLB, VM_IO, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE,
-  VM_NORESERVE, VM_PFNMAP, VM_READ, VM_SHARED, VM_WRITE, vmaPermString, type Vma,
+  VM_NORESERVE, VM_PFNMAP, VM_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE, vmaPermString, type Vma,
 } from '../mm/vma.js';
 import type { Mm } from '../mm/mm.js';
 import { EACCES, ENOENT, ESRCH } from './errno.js';
@@ -44,7 +44,7 @@ export function procMaps(m: Machine, mm: Mm): string {
 const MNEMONICS: [number, string][] = [
   [VM_READ, 'rd'], [VM_WRITE, 'wr'], [VM_EXEC, 'ex'], [VM_SHARED, 'sh'], [VM_MAYREAD, 'mr'], [VM_MAYWRITE, 'mw'],
   [VM_MAYEXEC, 'me'], [VM_MAYSHARE, 'ms'], [VM_GROWSDOWN, 'gd'], [VM_PFNMAP, 'pf'], [VM_LOCKED, 'lo'], [VM_IO, 'io'],
-  [VM_ACCOUNT, 'ac'], [VM_NORESERVE, 'nr'], [VM_HUGETLB, 'ht'],
+  [VM_ACCOUNT, 'ac'], [VM_NORESERVE, 'nr'], [VM_HUGETLB, 'ht'], [VM_SOFTDIRTY, 'sd'],
 ];
 
 interface SmapsStats {
@@ -89,7 +89,7 @@ export function procSmaps(m: Machine, mm: Mm): string {
       kb('Private_Hugetlb:', 0) + kb('Swap:', 0) + kb('SwapPss:', 0) + kb('Locked:', v.flags & VM_LOCKED ? s.pss : 0);
     out += `THPeligible:    ${String(0).padStart(8, ' ')}\n`;
     out += `ProtectionKey:  ${String(v.pkey).padStart(8, ' ')}\n`;
-    out += 'VmFlags: ' + MNEMONICS.filter(([b]) => v.flags & b).map(([, n]) => n + ' ').join('') + 'sd \n';
+    out += 'VmFlags: ' + MNEMONICS.filter(([b]) => v.flags & b).map(([, n]) => n + ' ').join('') + '\n';
   }
   return out;
 }

@@ -10,7 +10,7 @@ import { zapRange } from './memory.js';
 import { executeOnlyPkey } from './pkeys.js';
 import {
   VM_ACCOUNT, VM_EXEC, VM_GROWSDOWN, VM_LOCKED, VM_MAYEXEC, VM_MAYREAD, VM_MAYSHARE, VM_MAYWRITE, VM_NORESERVE,
-  VM_READ, VM_SHARED, VM_WRITE, Vma, vmaIsAccessible,
+  VM_READ, VM_SHARED, VM_SOFTDIRTY, VM_WRITE, Vma, vmaIsAccessible,
 } from './vma.js';
 
 export const PROT_NONE = 0, PROT_READ = 1, PROT_WRITE = 2, PROT_EXEC = 4, PROT_SEM = 8,
@@ -72,7 +72,8 @@ export function getUnmappedArea(mm: Mm, addr: number, len: number, flags: number
 
 /** Can two adjacent VMAs become one (mm/vma.c: is_mergeable_vma() + anon_vma compatibility)? */
 export function canMerge(a: Vma, b: Vma): boolean {
-  if (a.end !== b.start || a.flags !== b.flags || a.pkey !== b.pkey || a.file !== b.file || a.name !== b.name) return false;
+  // is_mergeable_vma(): (vma->vm_flags ^ vm_flags) & ~VM_SOFTDIRTY
+  if (a.end !== b.start || (a.flags ^ b.flags) & ~VM_SOFTDIRTY || a.pkey !== b.pkey || a.file !== b.file || a.name !== b.name) return false;
   if (a.file !== null && a.pgoff + a.pages() !== b.pgoff) return false;
   if (a.file === null && a.pgoff + a.pages() !== b.pgoff) return false;
   return a.anonVma === 0 || b.anonVma === 0 || a.anonVma === b.anonVma;
@@ -183,9 +184,12 @@ export interface MmapArgs {
 /** do_mmap() + mmap_region(): returns the address or -errno. Caller holds mmap_lock for write. */
 export function doMmap(m: Machine, mm: Mm, a: MmapArgs): number {
   let { addr, len } = a;
-  const { prot, file, flags } = a;
+  const { prot, file } = a;
+  let { flags } = a;
   let pgoff = a.pgoff;
   if (len === 0) return -EINVAL;
+  // Force the MAP_FIXED handling of get_unmapped_area() (the overlap check comes below).
+  if (flags & MAP_FIXED_NOREPLACE) flags |= MAP_FIXED;
   if (!(flags & MAP_FIXED) && addr !== 0 && addr < MMAP_MIN_ADDR) addr = MMAP_MIN_ADDR; // round_hint_to_min()
   len = pageAlign(len);
   if (len === 0 || len > TASK_SIZE_MAX) return -ENOMEM;
@@ -207,25 +211,20 @@ export function doMmap(m: Machine, mm: Mm, a: MmapArgs): number {
   const type = flags & MAP_TYPE;
   if (file) {
     inode = file.inode;
-    if (inode.kind === 'pipe') return -ENODEV;
-    switch (type) {
-      case MAP_SHARED:
-      case MAP_SHARED_VALIDATE:
-        if (prot & PROT_WRITE && !file.writable()) return -EACCES;
-        vmFlags |= VM_SHARED | VM_MAYSHARE;
-        if (!file.writable()) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
-        if (!file.readable()) return -EACCES;
-        break;
-      case MAP_PRIVATE:
-        if (!file.readable()) return -EACCES;
-        break;
-      default:
-        return -EINVAL;
+    // do_mmap()'s file switch: the MAP_SHARED checks fall through to the MAP_PRIVATE ones.
+    if (type !== MAP_SHARED && type !== MAP_SHARED_VALIDATE && type !== MAP_PRIVATE) return -EINVAL;
+    if (type !== MAP_PRIVATE) {
+      if (prot & PROT_WRITE && !file.writable()) return -EACCES;
+      vmFlags |= VM_SHARED | VM_MAYSHARE;
+      if (!file.writable()) vmFlags &= ~(VM_MAYWRITE | VM_SHARED);
     }
+    if (!file.readable()) return -EACCES;
+    if (inode.kind === 'pipe') return -ENODEV; // no file->f_op->mmap
+    if (vmFlags & VM_GROWSDOWN) return -EINVAL;
   } else {
+    // Anonymous: MAP_SHARED or MAP_PRIVATE only (MAP_SHARED_VALIDATE falls to default: EINVAL).
     switch (type) {
       case MAP_SHARED:
-      case MAP_SHARED_VALIDATE:
         if (vmFlags & VM_GROWSDOWN) return -EINVAL;
         pgoff = 0;
         vmFlags |= VM_SHARED | VM_MAYSHARE;
@@ -247,7 +246,8 @@ export function doMmap(m: Machine, mm: Mm, a: MmapArgs): number {
   if (inode) inode.refs++;
   const vma = new Vma(mm, addr, addr + len, vmFlags, pkey, inode, pgoff);
   mm.insert(vma);
-  mergeNeighbours(mm, vma);
+  // __mmap_region(): a new (or expanded) VMA always gets VM_SOFTDIRTY.
+  mergeNeighbours(mm, vma).flags |= VM_SOFTDIRTY;
   return addr;
 }
 

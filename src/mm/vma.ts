@@ -19,6 +19,8 @@ export const VM_DONTEXPAND = 0x40000;
 export const VM_ACCOUNT = 0x100000;
 export const VM_NORESERVE = 0x200000;
 export const VM_HUGETLB = 0x400000;
+/** Set on every VMA mmap_region() creates or expands; ignored when merging (CONFIG_MEM_SOFT_DIRTY). */
+export const VM_SOFTDIRTY = 0x08000000;
 /** VM_PKEY_BIT0..3 are bits 32..35 (VM_PKEY_SHIFT); the model keeps them in Vma.pkey. */
 export const VM_PKEY_SHIFT = 32;
 

@@ -405,6 +405,8 @@ describe('protection keys in the fault path', () => {
     assert.deepEqual([s.code, s.pkey, s.pfError], [SEGV_PKUERR, 1, 0x6]);
     assert.equal(minflt(t) - mn, 0);
     assert.equal(t.pte(a), null, 'fresh_present_after=0');
+    // The handler ran with init_pkru_value and longjmp'd out (no sigreturn): set PKRU back.
+    t.wrpkru(0x55555558);
     ok(t.load(a + PAGE), 'WD allows loads');
     const p = oneSignal(t.store(a + PAGE, [1]));
     assert.deepEqual([p.code, p.pfError], [SEGV_PKUERR, 0x27]);
