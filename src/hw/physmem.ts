@@ -15,13 +15,21 @@ export class PhysMem {
   /** 64-bit float view, for fast bulk zeroing. */
   private readonly slabs64: (Float64Array | undefined)[];
 
-  constructor(bytes: number) {
+  constructor(bytes: number, prefault = false) {
     this.nrFrames = Math.floor(bytes / PAGE_SIZE);
     if (this.nrFrames < 16) throw new RangeError(`RAM of ${bytes} bytes is too small (at least 64 KiB)`);
     const nslabs = Math.ceil(this.nrFrames / FRAMES_PER_SLAB);
     this.slabs8 = new Array<Uint8Array | undefined>(nslabs).fill(undefined);
     this.slabs32 = new Array<Uint32Array | undefined>(nslabs).fill(undefined);
     this.slabs64 = new Array<Float64Array | undefined>(nslabs).fill(undefined);
+    if (prefault) {
+      // Back every frame with host memory now, as a VM with preallocated RAM would be: the host
+      // OS's first-touch page faults then stay out of the simulated workloads.
+      for (let f = 0; f < this.nrFrames; f += FRAMES_PER_SLAB) {
+        this.ensure(f);
+        this.slabs64[f >>> FRAMES_PER_SLAB_SHIFT]!.fill(0);
+      }
+    }
   }
 
   /** Make sure the slab holding pfn exists (fresh slabs read as zero). */

@@ -16,6 +16,8 @@ export interface MachineOptions {
   ramBytes?: number;
   /** CPU has PKU and the kernel enabled it (X86_FEATURE_OSPKE). Default true. */
   pku?: boolean;
+  /** Touch all simulated RAM at boot so host page faults never land inside a workload (benchmarks). */
+  prefaultRam?: boolean;
   /** Boot parameter proc_mem.force_override= (v6.12+; older kernels always force). */
   procMemForceOverride?: 'always' | 'ptrace' | 'never';
 }
@@ -53,7 +55,7 @@ export class Machine {
     this.pke = opts.pku ?? true;
     // proc_mem.force_override= exists in 6.12 and was backported to 6.1.y (real-kernel PMEM-07).
     this.procMemForce = this.profile.gup.api === 'modern' ? (opts.procMemForceOverride ?? this.profile.gup.procMemForce) : this.profile.gup.procMemForce;
-    this.mem = new PhysMem(opts.ramBytes ?? 2 * 1024 * 1024 * 1024);
+    this.mem = new PhysMem(opts.ramBytes ?? 2 * 1024 * 1024 * 1024, opts.prefaultRam ?? false);
     this.pages = new Pages(this.mem);
     // pid 1 stands for init: the parent of every scenario process, never scheduled.
     const initGroup = new ThreadGroup(this.allocPid(), new FdTable(), null);
