@@ -39,8 +39,11 @@ export function userAccess(m: Machine, task: Task, va: number, len: number, kind
     let addr = va;
     const end = va + len;
     let tries = 0;
+    const cpu: CpuState = { cr3: task.mm!.pgd, pkru: task.pkru, pke: m.pke, wp: true };
     while (addr < end) {
-      const cpu: CpuState = { cr3: task.mm!.pgd, pkru: task.pkru, pke: m.pke, wp: true };
+      // A signal handler may have changed PKRU (or exec the mm) since the last iteration.
+      cpu.cr3 = task.mm!.pgd;
+      cpu.pkru = task.pkru;
       const r = mmuAccess(m.mem, cpu, addr, kind, true);
       if (r < 0) {
         const code = -1 - r;
@@ -65,7 +68,7 @@ export function userAccess(m: Machine, task: Task, va: number, len: number, kind
       if (kind === ACC_READ || kind === ACC_WRITE) {
         const slab = m.mem.slab8(r);
         const off = PhysMem.byteOffset(r) + (addr % PAGE_SIZE);
-        if (kind === ACC_READ) res.data!.set(slab.subarray(off, off + n), addr - va);
+        if (kind === ACC_READ) copyOut(res.data!, addr - va, slab, off, n);
         else fillPattern(slab, off, n, pattern, addr - va);
       }
       addr += n;
@@ -75,13 +78,29 @@ export function userAccess(m: Machine, task: Task, va: number, len: number, kind
   return res;
 }
 
+/** Below this many bytes a plain loop beats the TypedArray builtins (their call overhead dominates). */
+const SMALL_COPY = 32;
+
+function copyOut(dst: Uint8Array, at: number, slab: Uint8Array, off: number, n: number): void {
+  if (n <= SMALL_COPY) {
+    for (let i = 0; i < n; i++) dst[at + i] = slab[off + i]!;
+    return;
+  }
+  dst.set(slab.subarray(off, off + n), at);
+}
+
 function fillPattern(dst: Uint8Array, off: number, n: number, pattern: Uint8Array | undefined, pos: number): void {
   if (!pattern || pattern.length === 0) {
     dst.fill(0, off, off + n);
     return;
   }
   if (pattern.length === 1) {
-    dst.fill(pattern[0]!, off, off + n);
+    if (n <= SMALL_COPY) {
+      const v = pattern[0]!;
+      for (let i = 0; i < n; i++) dst[off + i] = v;
+    } else {
+      dst.fill(pattern[0]!, off, off + n);
+    }
     return;
   }
   for (let i = 0; i < n; i++) dst[off + i] = pattern[(pos + i) % pattern.length]!;

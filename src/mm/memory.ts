@@ -69,13 +69,18 @@ export function vmPageProtHi(vma: Vma): number {
   return pteHi(0, vma.pkey, (vma.flags & VM_EXEC) === 0);
 }
 
-/** mk_pte() + maybe_mkwrite()/pte_mkdirty() as the fault paths use them. */
-function mkPte(vma: Vma, pfn: number, write: boolean, dirty: boolean, special: boolean): [number, number] {
+/** The entry mkPte() built (module scratch instead of a returned pair: no allocation per fault). */
+let mkLo = 0;
+let mkHi = 0;
+
+/** mk_pte() + maybe_mkwrite()/pte_mkdirty() as the fault paths use them; the result is in mkLo/mkHi. */
+function mkPte(vma: Vma, pfn: number, write: boolean, dirty: boolean, special: boolean): void {
   let lo = vmPageProtLo(vma);
   if (dirty) lo |= PTE_D;
   if (write && vma.flags & VM_WRITE) lo |= PTE_RW; // maybe_mkwrite()
   if (special) lo |= PTE_SPECIAL;
-  return [pteLo(pfn, lo), (vmPageProtHi(vma) | pteHi(pfn, 0, false)) >>> 0];
+  mkLo = pteLo(pfn, lo);
+  mkHi = (vmPageProtHi(vma) | pteHi(pfn, 0, false)) >>> 0;
 }
 
 function rssInc(m: Machine, mm: Mm, pfn: number, n: number): void {
@@ -137,8 +142,8 @@ function handlePteFault(m: Machine, vma: Vma, addr: number, flags: number): numb
     // A protnone entry in an accessible VMA: NUMA hinting (do_numa_page) restores the protection.
     if (lo & PTE_PROTNONE && vmaIsAccessible(vma)) {
       const pfn = ptePfn(lo, hi);
-      const [nlo, nhi] = mkPte(vma, pfn, false, (lo & PTE_D) !== 0, (lo & PTE_SPECIAL) !== 0);
-      writePte(m.mem, ptep, nlo, nhi);
+      mkPte(vma, pfn, false, (lo & PTE_D) !== 0, (lo & PTE_SPECIAL) !== 0);
+      writePte(m.mem, ptep, mkLo, mkHi);
       m.flushTlbPage(mm, addr);
       return 0;
     }
@@ -169,8 +174,8 @@ function doAnonymousPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: 
   }
   if (!(flags & FAULT_FLAG_WRITE)) {
     // Map the shared zero page read-only; it has no struct page reference (pte_mkspecial).
-    const [lo, hi] = mkPte(vma, ZERO_PFN, false, false, true);
-    writePte(m.mem, ptep, lo, hi);
+    mkPte(vma, ZERO_PFN, false, false, true);
+    writePte(m.mem, ptep, mkLo, mkHi);
     if (m.trace.on) m.trace.decision('FLT-6', 'do_anonymous_page', 'info', 'read fault: map the shared zero page');
     return 0;
   }
@@ -180,8 +185,8 @@ function doAnonymousPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: 
   m.pages.setFlag(pfn, PG_anon | PG_anon_exclusive | PG_swapbacked | PG_referenced);
   m.pages.index[pfn] = vma.pageIndex(addr);
   m.pages.mapcount[pfn] = 1;
-  const [lo, hi] = mkPte(vma, pfn, true, true, false);
-  writePte(m.mem, ptep, lo, hi);
+  mkPte(vma, pfn, true, true, false);
+  writePte(m.mem, ptep, mkLo, mkHi);
   vma.mm.rssAnon++;
   if (m.trace.on) m.trace.decision('FLT-6', 'do_anonymous_page', 'info', `write fault: new zeroed anon page pfn 0x${pfn.toString(16)}`);
   return 0;
@@ -223,8 +228,8 @@ function doFault(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number):
     m.pages.setFlag(copy, PG_anon | PG_anon_exclusive | PG_swapbacked | PG_referenced);
     m.pages.index[copy] = index;
     m.pages.mapcount[copy] = 1;
-    const [lo, hi] = mkPte(vma, copy, true, true, false);
-    writePte(m.mem, ptep, lo, hi);
+    mkPte(vma, copy, true, true, false);
+    writePte(m.mem, ptep, mkLo, mkHi);
     vma.mm.rssAnon++;
     if (m.trace.on) m.trace.decision('FLT-6', 'do_cow_fault', 'info', `private write: copy of file page ${index}`);
     return major;
@@ -233,8 +238,8 @@ function doFault(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number):
   m.pages.mapcount[page]!++;
   m.pages.setFlag(page, PG_referenced);
   if (write) m.pages.setFlag(page, PG_dirty);
-  const [lo, hi] = mkPte(vma, page, write, write, false);
-  writePte(m.mem, ptep, lo, hi);
+  mkPte(vma, page, write, write, false);
+  writePte(m.mem, ptep, mkLo, mkHi);
   rssInc(m, vma.mm, page, 1);
   return major;
 }
@@ -279,8 +284,8 @@ function wpPageCopy(m: Machine, vma: Vma, addr: number, ptep: Ptep, lo: number, 
   m.pages.setFlag(copy, PG_anon | PG_anon_exclusive | PG_swapbacked | PG_referenced);
   m.pages.index[copy] = vma.pageIndex(addr);
   m.pages.mapcount[copy] = 1;
-  const [nlo, nhi] = mkPte(vma, copy, !unshare, !unshare, false);
-  writePte(m.mem, ptep, nlo, nhi);
+  mkPte(vma, copy, !unshare, !unshare, false);
+  writePte(m.mem, ptep, mkLo, mkHi);
   m.flushTlbPage(vma.mm, addr);
   vma.mm.rssAnon++;
   if (old >= 0) {

@@ -28,22 +28,28 @@ export function allocTablePage(k: PgtableOps): number {
 
 /** pte_offset_map() without allocation: the PTE slot for va, or -1 if a table is missing. */
 export function pteLookup(k: PgtableOps, mm: Mm, va: number): Ptep {
-  const idx = vaIndices(va);
+  const vpn = Math.floor(va / 4096);
   let table = mm.pgd;
   for (let level = 0; level < 3; level++) {
-    const lo = k.mem.entryLo(table, idx[level]!);
+    const i = upperIndex(vpn, level);
+    const lo = k.mem.entryLo(table, i);
     if ((lo & PTE_P) === 0) return -1;
-    table = ptePfn(lo, k.mem.entryHi(table, idx[level]!));
+    table = ptePfn(lo, k.mem.entryHi(table, i));
   }
-  return table * 512 + idx[3]!;
+  return table * 512 + (vpn & 511);
+}
+
+/** vaIndices(va)[level] for level 0..2 (PGD, PUD, PMD) from the page number, without an array. */
+function upperIndex(vpn: number, level: number): number {
+  return level === 0 ? Math.floor(vpn / 0x8000000) & 511 : level === 1 ? (vpn >>> 18) & 511 : (vpn >>> 9) & 511;
 }
 
 /** The PTE slot for va, allocating missing tables; -1 when RAM is exhausted. */
 export function pteAlloc(k: PgtableOps, mm: Mm, va: number): Ptep {
-  const idx = vaIndices(va);
+  const vpn = Math.floor(va / 4096);
   let table = mm.pgd;
   for (let level = 0; level < 3; level++) {
-    const i = idx[level]!;
+    const i = upperIndex(vpn, level);
     const lo = k.mem.entryLo(table, i);
     if ((lo & PTE_P) === 0) {
       const t = allocTablePage(k);
@@ -54,7 +60,7 @@ export function pteAlloc(k: PgtableOps, mm: Mm, va: number): Ptep {
       table = ptePfn(lo, k.mem.entryHi(table, i));
     }
   }
-  return table * 512 + idx[3]!;
+  return table * 512 + (vpn & 511);
 }
 
 export function readPteLo(mem: PhysMem, p: Ptep): number {
