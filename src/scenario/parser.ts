@@ -1,0 +1,528 @@
+// The scenario parser (chevrotain): a line-oriented, C-like language.
+//
+//   profile linux-6.12                     # header: kernel profile
+//   machine ram=64M pku=on                 # header: machine size and features
+//   task A                                 # a process that has exec'd the default program
+//   A: p = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
+//   A: store(p, "x")  expect SIGSEGV{SEGV_PKUERR, addr=p, pkey=k}
+//   kworker: get_user_pages_remote(mm=B, p, 1, FOLL_WRITE)
+import { EmbeddedActionsParser, Lexer, createToken, type IToken, type TokenType } from 'chevrotain';
+import type { Arg, BinOp, CmpOp, ExpectItem, Expr, Prefix, Script, Stmt } from './ast.js';
+import { ScenarioError, type Pos } from './errors.js';
+
+const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r]+/, group: Lexer.SKIPPED });
+const LineContinuation = createToken({ name: 'LineContinuation', pattern: /\\[ \t]*\r?\n/, group: Lexer.SKIPPED, line_breaks: true });
+const HashComment = createToken({ name: 'HashComment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
+const SlashComment = createToken({ name: 'SlashComment', pattern: /\/\/[^\n]*/, group: Lexer.SKIPPED });
+const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: Lexer.SKIPPED, line_breaks: true });
+const NL = createToken({ name: 'NL', pattern: /\n/, line_breaks: true, label: 'end of line' });
+
+const Ident = createToken({ name: 'Ident', pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: 'a name' });
+const kw = (name: string): TokenType => createToken({ name, pattern: new RegExp(name), longer_alt: Ident, label: `'${name}'` });
+const Expect = kw('expect');
+const Task = kw('task');
+const Profile = kw('profile');
+const Machine = kw('machine');
+const Scenario = kw('scenario');
+const Kworker = kw('kworker');
+const Kthread = kw('kthread');
+const ModelOnly = createToken({ name: 'ModelOnly', pattern: /model-only(?![A-Za-z0-9_])/, label: "'model-only'" });
+const ProfileName = createToken({ name: 'ProfileName', pattern: /linux-[0-9][0-9A-Za-z.-]*/, label: 'a profile name' });
+
+const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: 'a string' });
+const CharLit = createToken({ name: 'CharLit', pattern: /'(?:[^'\\\n]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|[^\n]))'/, label: 'a character' });
+const SizeLit = createToken({ name: 'SizeLit', pattern: /[0-9]+[KMG](?![A-Za-z0-9_])/, label: 'a size' });
+const NumberLit = createToken({ name: 'NumberLit', pattern: /0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+(?![A-Za-z_])/, label: 'a number' });
+
+const p = (name: string, pattern: RegExp, label: string): TokenType => createToken({ name, pattern, label });
+const LParen = p('LParen', /\(/, "'('");
+const RParen = p('RParen', /\)/, "')'");
+const LBrace = p('LBrace', /\{/, "'{'");
+const RBrace = p('RBrace', /\}/, "'}'");
+const LBrack = p('LBrack', /\[/, "'['");
+const RBrack = p('RBrack', /\]/, "']'");
+const Comma = p('Comma', /,/, "','");
+const Colon = p('Colon', /:/, "':'");
+const EqEq = p('EqEq', /==/, "'=='");
+const NotEq = p('NotEq', /!=/, "'!='");
+const Shl = p('Shl', /<</, "'<<'");
+const Shr = p('Shr', />>/, "'>>'");
+const Le = p('Le', /<=/, "'<='");
+const Ge = p('Ge', />=/, "'>='");
+const Lt = p('Lt', /</, "'<'");
+const Gt = p('Gt', />/, "'>'");
+const Eq = p('Eq', /=/, "'='");
+const Pipe = p('Pipe', /\|/, "'|'");
+const Caret = p('Caret', /\^/, "'^'");
+const Amp = p('Amp', /&/, "'&'");
+const Plus = p('Plus', /\+/, "'+'");
+const Minus = p('Minus', /-/, "'-'");
+const Star = p('Star', /\*/, "'*'");
+const Slash = p('Slash', /\//, "'/'");
+const Percent = p('Percent', /%/, "'%'");
+const Tilde = p('Tilde', /~/, "'~'");
+const Bang = p('Bang', /!/, "'!'");
+
+const ALL_TOKENS: TokenType[] = [
+  WhiteSpace, LineContinuation, HashComment, SlashComment, BlockComment, NL,
+  ModelOnly, ProfileName, Expect, Task, Profile, Machine, Scenario, Kworker, Kthread, Ident,
+  StringLit, CharLit, SizeLit, NumberLit,
+  LParen, RParen, LBrace, RBrace, LBrack, RBrack, Comma, Colon,
+  EqEq, NotEq, Shl, Shr, Le, Ge, Lt, Gt, Eq, Pipe, Caret, Amp, Plus, Minus, Star, Slash, Percent, Tilde, Bang,
+];
+
+const lexer = new Lexer(ALL_TOKENS, { positionTracking: 'full', ensureOptimizations: false });
+
+function posOf(t: IToken): Pos {
+  return { line: t.startLine ?? 1, col: t.startColumn ?? 1, len: t.image.length || 1 };
+}
+
+function span(a: Pos, b: Pos, sameLineEndCol?: number): Pos {
+  if (a.line !== b.line) return a;
+  const end = sameLineEndCol ?? b.col + (b.len ?? 1);
+  return { line: a.line, col: a.col, len: Math.max(1, end - a.col) };
+}
+
+/** C escapes: \n \t \r \0 \\ \" \' \xHH \ooo. */
+export function unescapeC(body: string, pos: Pos): Uint8Array {
+  const out: number[] = [];
+  const enc = new TextEncoder();
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i]!;
+    if (c !== '\\') {
+      const code = c.codePointAt(0)!;
+      if (code < 0x80) out.push(code);
+      else {
+        const ch = String.fromCodePoint(code);
+        for (const b of enc.encode(ch)) out.push(b);
+        if (code > 0xffff) i++;
+      }
+      continue;
+    }
+    const n = body[++i];
+    switch (n) {
+      case 'n': out.push(10); break;
+      case 't': out.push(9); break;
+      case 'r': out.push(13); break;
+      case 'a': out.push(7); break;
+      case 'b': out.push(8); break;
+      case 'f': out.push(12); break;
+      case 'v': out.push(11); break;
+      case 'e': out.push(27); break;
+      case '\\': out.push(92); break;
+      case '"': out.push(34); break;
+      case "'": out.push(39); break;
+      case '?': out.push(63); break;
+      case 'x': {
+        const m = /^[0-9a-fA-F]{1,2}/.exec(body.slice(i + 1));
+        if (!m) throw new ScenarioError('syntax', 'bad \\x escape: hex digits expected', pos, 'write bytes as \\x41 (one or two hex digits)');
+        out.push(parseInt(m[0], 16));
+        i += m[0].length;
+        break;
+      }
+      default: {
+        const m = /^[0-7]{1,3}/.exec(body.slice(i));
+        if (m) {
+          const v = parseInt(m[0], 8);
+          if (v > 255) throw new ScenarioError('range', `octal escape \\${m[0]} is larger than a byte`, pos);
+          out.push(v);
+          i += m[0].length - 1;
+          break;
+        }
+        throw new ScenarioError('syntax', `unknown escape \\${n ?? ''}`, pos, 'known escapes: \\n \\t \\r \\0 \\\\ \\" \\xHH \\ooo');
+      }
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+export function parseNumber(image: string, pos: Pos): bigint {
+  if (/^0[xX]/.test(image) || /^0[bB]/.test(image)) return BigInt(image);
+  if (image.length > 1 && image.startsWith('0')) {
+    if (/[89]/.test(image)) throw new ScenarioError('syntax', `invalid octal number ${image}`, pos, 'a leading 0 means octal, as in C (0644); drop the 0 for decimal');
+    return BigInt('0o' + image.slice(1));
+  }
+  return BigInt(image);
+}
+
+class ScenarioParser extends EmbeddedActionsParser {
+  constructor() {
+    super(ALL_TOKENS, { maxLookahead: 3, recoveryEnabled: false });
+    this.performSelfAnalysis();
+  }
+
+  /** One statement, without the line end. */
+  statement = this.RULE('statement', (): Stmt | null => {
+    return this.OR([
+      { ALT: () => this.SUBRULE(this.profileStmt) },
+      { ALT: () => this.SUBRULE(this.machineStmt) },
+      { ALT: () => this.SUBRULE(this.titleStmt) },
+      {
+        ALT: () => {
+          const t = this.CONSUME(ModelOnly);
+          return this.ACTION((): Stmt => ({ k: 'model-only', pos: posOf(t) }));
+        },
+      },
+      { ALT: () => this.SUBRULE(this.taskStmt) },
+      {
+        ALT: () => {
+          const t = this.CONSUME(Expect);
+          const items = this.SUBRULE(this.expectList);
+          return this.ACTION((): Stmt => ({ k: 'expect', items, pos: posOf(t) }));
+        },
+      },
+      { ALT: () => this.SUBRULE(this.stepStmt) },
+    ]);
+  });
+
+  profileStmt = this.RULE('profileStmt', (): Stmt => {
+    this.CONSUME(Profile);
+    const v = this.OR([
+      { ALT: () => this.CONSUME(ProfileName) },
+      { ALT: () => this.CONSUME(StringLit) },
+      { ALT: () => this.CONSUME(Ident) },
+    ]);
+    return this.ACTION((): Stmt => ({ k: 'profile', name: v.image.replace(/^"|"$/g, ''), pos: posOf(v) }));
+  });
+
+  machineStmt = this.RULE('machineStmt', (): Stmt => {
+    const t = this.CONSUME(Machine);
+    const opts: { key: string; value: string; pos: Pos }[] = [];
+    this.MANY(() => {
+      const k = this.CONSUME(Ident);
+      this.CONSUME(Eq);
+      const v = this.OR([
+        { ALT: () => this.CONSUME(SizeLit) },
+        { ALT: () => this.CONSUME(NumberLit) },
+        { ALT: () => this.CONSUME2(Ident) },
+      ]);
+      this.ACTION(() => opts.push({ key: k.image, value: v.image, pos: posOf(k) }));
+    });
+    return this.ACTION((): Stmt => ({ k: 'machine', opts, pos: posOf(t) }));
+  });
+
+  titleStmt = this.RULE('titleStmt', (): Stmt => {
+    const t = this.CONSUME(Scenario);
+    const s = this.CONSUME(StringLit);
+    return this.ACTION((): Stmt => ({ k: 'title', title: new TextDecoder().decode(unescapeC(s.image.slice(1, -1), posOf(s))), pos: posOf(t) }));
+  });
+
+  taskStmt = this.RULE('taskStmt', (): Stmt => {
+    const t = this.CONSUME(Task);
+    const n = this.CONSUME(Ident);
+    const opts: Arg[] = [];
+    this.MANY(() => {
+      const k = this.CONSUME2(Ident);
+      this.CONSUME(Eq);
+      const v = this.SUBRULE(this.expr);
+      this.ACTION(() => opts.push({ name: k.image, value: v, pos: posOf(k) }));
+    });
+    return this.ACTION((): Stmt => ({ k: 'task', name: n.image, opts, pos: { ...posOf(n), col: posOf(t).col, len: posOf(n).col + n.image.length - posOf(t).col } }));
+  });
+
+  stepStmt = this.RULE('stepStmt', (): Stmt => {
+    let prefix: Prefix | undefined;
+    let bind: { name: string; pos: Pos } | undefined;
+    this.OPTION(() => {
+      const t = this.OR([
+        { ALT: () => this.CONSUME(Ident) },
+        { ALT: () => this.CONSUME(Kworker) },
+        { ALT: () => this.CONSUME(Kthread) },
+      ]);
+      this.CONSUME(Colon);
+      this.ACTION(() => {
+        const kind = t.tokenType === Kworker ? 'kworker' : t.tokenType === Kthread ? 'kthread' : 'task';
+        prefix = { kind, name: t.image, pos: posOf(t) };
+      });
+    });
+    this.OPTION2(() => {
+      const b = this.CONSUME2(Ident);
+      this.CONSUME(Eq);
+      this.ACTION(() => {
+        bind = { name: b.image, pos: posOf(b) };
+      });
+    });
+    const name = this.CONSUME3(Ident);
+    this.CONSUME(LParen);
+    const args = this.OPTION3(() => this.SUBRULE(this.argList)) ?? [];
+    const rp = this.CONSUME(RParen);
+    let expect: ExpectItem[] = [];
+    let expectPos: Pos | undefined;
+    this.OPTION4(() => {
+      const e = this.CONSUME(Expect);
+      expect = this.SUBRULE(this.expectList);
+      this.ACTION(() => {
+        expectPos = posOf(e);
+      });
+    });
+    return this.ACTION((): Stmt => {
+      const start = prefix?.pos ?? bind?.pos ?? posOf(name);
+      return {
+        k: 'step', prefix, bind, name: name.image, namePos: posOf(name), args: args ?? [], expect, expectPos,
+        pos: span(start, posOf(rp)), text: '',
+      };
+    });
+  });
+
+  argList = this.RULE('argList', (): Arg[] => {
+    const args: Arg[] = [];
+    this.AT_LEAST_ONE_SEP({
+      SEP: Comma,
+      DEF: () => {
+        const a = this.SUBRULE(this.arg);
+        this.ACTION(() => args.push(a));
+      },
+    });
+    return args;
+  });
+
+  arg = this.RULE('arg', (): Arg => {
+    return this.OR([
+      {
+        GATE: () => this.LA(1).tokenType === Ident && this.LA(2).tokenType === Eq,
+        ALT: () => {
+          const n = this.CONSUME(Ident);
+          this.CONSUME(Eq);
+          const v = this.SUBRULE(this.expr);
+          return this.ACTION((): Arg => ({ name: n.image, value: v, pos: span(posOf(n), v.pos) }));
+        },
+      },
+      {
+        ALT: () => {
+          const v = this.SUBRULE2(this.expr);
+          return this.ACTION((): Arg => ({ value: v, pos: v.pos }));
+        },
+      },
+    ]);
+  });
+
+  expectList = this.RULE('expectList', (): ExpectItem[] => {
+    const items: ExpectItem[] = [];
+    this.AT_LEAST_ONE_SEP({
+      SEP: Comma,
+      DEF: () => {
+        const lhs = this.SUBRULE(this.expr);
+        let op: CmpOp | undefined;
+        let rhs: Expr | undefined;
+        this.OPTION(() => {
+          const o = this.OR([
+            { ALT: () => this.CONSUME(EqEq) },
+            { ALT: () => this.CONSUME(NotEq) },
+            { ALT: () => this.CONSUME(Le) },
+            { ALT: () => this.CONSUME(Ge) },
+            { ALT: () => this.CONSUME(Lt) },
+            { ALT: () => this.CONSUME(Gt) },
+          ]);
+          rhs = this.SUBRULE2(this.expr);
+          this.ACTION(() => {
+            op = o.image as CmpOp;
+          });
+        });
+        this.ACTION(() => items.push({ lhs, op, rhs, pos: rhs ? span(lhs.pos, rhs.pos) : lhs.pos }));
+      },
+    });
+    return items;
+  });
+
+  private binLevel(name: string, operand: () => () => Expr, ops: TokenType[]): () => Expr {
+    return this.RULE(name, (): Expr => {
+      let l = this.SUBRULE(operand());
+      this.MANY(() => {
+        const o = this.OR(ops.map((t) => ({ ALT: () => this.CONSUME(t) })));
+        const r = this.SUBRULE2(operand());
+        this.ACTION(() => {
+          l = { k: 'bin', op: o.image as BinOp, l, r, pos: span(l.pos, r.pos) };
+        });
+      });
+      return l;
+    });
+  }
+
+  primary = this.RULE('primary', (): Expr => {
+    return this.OR([
+      {
+        ALT: () => {
+          const t = this.CONSUME(NumberLit);
+          return this.ACTION((): Expr => ({ k: 'num', v: parseNumber(t.image, posOf(t)), pos: posOf(t) }));
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(CharLit);
+          return this.ACTION((): Expr => {
+            const b = unescapeC(t.image.slice(1, -1), posOf(t));
+            if (b.length !== 1) throw new ScenarioError('syntax', `character literal ${t.image} is not one byte`, posOf(t), 'use a string "..." for several bytes');
+            return { k: 'num', v: BigInt(b[0]!), pos: posOf(t) };
+          });
+        },
+      },
+      {
+        ALT: () => {
+          const t = this.CONSUME(StringLit);
+          return this.ACTION((): Expr => ({ k: 'str', v: unescapeC(t.image.slice(1, -1), posOf(t)), pos: posOf(t) }));
+        },
+      },
+      {
+        ALT: () => {
+          this.CONSUME(LParen);
+          const e = this.SUBRULE(this.expr);
+          this.CONSUME(RParen);
+          return e;
+        },
+      },
+      {
+        ALT: () => {
+          const lb = this.CONSUME(LBrace);
+          const items: Expr[] = [];
+          this.MANY_SEP({
+            SEP: Comma,
+            DEF: () => {
+              const e = this.SUBRULE2(this.expr);
+              this.ACTION(() => items.push(e));
+            },
+          });
+          const rb = this.CONSUME(RBrace);
+          return this.ACTION((): Expr => ({ k: 'bytes', items, pos: span(posOf(lb), posOf(rb)) }));
+        },
+      },
+      {
+        ALT: () => {
+          const n = this.CONSUME(Ident);
+          const suffix = this.OPTION3(() => this.OR2([
+            {
+              ALT: () => {
+                this.CONSUME2(LParen);
+                const args = this.OPTION(() => this.SUBRULE(this.argList)) ?? [];
+                const rp = this.CONSUME2(RParen);
+                return this.ACTION((): Expr => ({ k: 'call', name: n.image, args: args ?? [], pos: span(posOf(n), posOf(rp)) }));
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME2(LBrace);
+                const args = this.OPTION2(() => this.SUBRULE2(this.argList)) ?? [];
+                const rb = this.CONSUME2(RBrace);
+                return this.ACTION((): Expr => ({ k: 'sig', name: n.image, args: args ?? [], pos: span(posOf(n), posOf(rb)) }));
+              },
+            },
+            {
+              ALT: () => {
+                this.CONSUME(LBrack);
+                const i = this.SUBRULE3(this.expr);
+                const rb = this.CONSUME(RBrack);
+                return this.ACTION((): Expr => ({ k: 'index', base: { k: 'name', name: n.image, pos: posOf(n) }, index: i, pos: span(posOf(n), posOf(rb)) }));
+              },
+            },
+          ]));
+          return this.ACTION((): Expr => suffix ?? { k: 'name', name: n.image, pos: posOf(n) });
+        },
+      },
+    ]);
+  });
+
+  unary = this.RULE('unary', (): Expr => {
+    return this.OR([
+      {
+        ALT: () => {
+          const o = this.OR2([
+            { ALT: () => this.CONSUME(Minus) },
+            { ALT: () => this.CONSUME(Tilde) },
+            { ALT: () => this.CONSUME(Bang) },
+            { ALT: () => this.CONSUME(Plus) },
+          ]);
+          const e = this.SUBRULE(this.unary);
+          return this.ACTION((): Expr => (o.image === '+' ? e : { k: 'unary', op: o.image as '-' | '~' | '!', e, pos: span(posOf(o), e.pos) }));
+        },
+      },
+      { ALT: () => this.SUBRULE(this.primary) },
+    ]);
+  });
+
+  mul = this.binLevel('mul', () => this.unary, [Star, Slash, Percent]);
+  add = this.binLevel('add', () => this.mul, [Plus, Minus]);
+  shift = this.binLevel('shift', () => this.add, [Shl, Shr]);
+  band = this.binLevel('band', () => this.shift, [Amp]);
+  bxor = this.binLevel('bxor', () => this.band, [Caret]);
+  expr = this.binLevel('expr', () => this.bxor, [Pipe]);
+}
+
+let parserInstance: ScenarioParser | null = null;
+function parser(): ScenarioParser {
+  parserInstance ??= new ScenarioParser();
+  return parserInstance;
+}
+
+const SYNTAX_HINT = 'a step looks like  A: p = mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)  [expect ...]';
+
+function describe(t: IToken): string {
+  if (t.tokenType.name === 'EOF' || t.tokenType === NL) return 'end of line';
+  return `'${t.image}'`;
+}
+
+const EXPECT_HINT = 'expectations look like  expect 0 | expect EFAULT | expect ok | expect SIGSEGV{SEGV_PKUERR, addr=p, pkey=k} | expect data == "x"';
+const ARG_HINT = 'an argument is an expression (4096, PROT_READ|PROT_WRITE, p+0x1000, "text", {1, 2}, fds[0]) or name=expression';
+
+/** A hint from what came before the bad token: inside an expect list, inside parentheses, or a statement. */
+function friendlyHint(msg: string, before: IToken[]): string {
+  if (before.some((t) => t.tokenType === Expect)) return EXPECT_HINT;
+  let depth = 0;
+  for (const t of before) {
+    if (t.tokenType === LParen || t.tokenType === LBrace || t.tokenType === LBrack) depth++;
+    else if (t.tokenType === RParen || t.tokenType === RBrace || t.tokenType === RBrack) depth--;
+  }
+  if (depth > 0) return ARG_HINT;
+  if (/possible Token sequences|at least one iteration/.test(msg)) return SYNTAX_HINT;
+  const first = msg.split('\n')[0]!.replace(/-->\s*/g, '').replace(/\s*<--/g, '');
+  return (first.length > 200 ? first.slice(0, 200) + '…' : first) + '; ' + SYNTAX_HINT;
+}
+
+/** Parse a whole scenario text. Throws ScenarioError on the first problem. */
+export function parseScenario(source: string, file = '<input>'): Script {
+  const lex = lexer.tokenize(source.endsWith('\n') ? source : source + '\n');
+  if (lex.errors.length) {
+    const e = lex.errors[0]!;
+    const pos: Pos = { line: e.line ?? 1, col: e.column ?? 1, len: 1 };
+    const ch = source.split('\n')[pos.line - 1]?.[pos.col - 1] ?? '';
+    if (ch === '"') throw new ScenarioError('syntax', 'unterminated string literal', pos, 'strings end on the same line with "; use \\n for a newline');
+    if (ch === "'") throw new ScenarioError('syntax', 'bad character literal', pos, "a character literal holds one byte: 'a', '\\n', '\\x41'");
+    throw new ScenarioError('syntax', `unexpected character '${ch}'`, pos, SYNTAX_HINT);
+  }
+  // Split the token stream into lines; parse each non-empty line as one statement.
+  const stmts: Stmt[] = [];
+  const ps = parser();
+  const lines = source.split('\n');
+  let cur: IToken[] = [];
+  const flush = (): void => {
+    if (cur.length === 0) return;
+    ps.input = cur;
+    const st = ps.statement();
+    if (ps.errors.length) {
+      const e = ps.errors[0]!;
+      let t = e.token;
+      if (t.tokenType.name === 'EOF' || Number.isNaN(t.startLine)) t = cur[cur.length - 1]!;
+      const atEnd = e.token.tokenType.name === 'EOF' || Number.isNaN(e.token.startLine);
+      const pos = atEnd ? { line: t.startLine!, col: t.startColumn! + t.image.length, len: 1 } : posOf(t);
+      const idx = atEnd ? cur.length : cur.indexOf(e.token);
+      throw new ScenarioError('syntax', `unexpected ${atEnd ? 'end of line' : describe(t)}`, pos, friendlyHint(e.message, cur.slice(0, Math.max(0, idx))));
+    }
+    if (st) {
+      if (st.k === 'step') {
+        const first = cur[0]!;
+        const last = cur[cur.length - 1]!;
+        if (first.startLine === last.startLine) st.text = (lines[first.startLine! - 1] ?? '').slice(first.startColumn! - 1, last.endColumn!);
+        else st.text = cur.map((x) => x.image).join(' ');
+      }
+      stmts.push(st);
+    }
+    cur = [];
+  };
+  for (const t of lex.tokens) {
+    if (t.tokenType === NL) flush();
+    else cur.push(t);
+  }
+  flush();
+  return { file, source, stmts };
+}
+
+/** Token names for REPL completion and docs. */
+export const KEYWORDS = ['expect', 'task', 'profile', 'machine', 'scenario', 'kworker', 'kthread', 'model-only'];

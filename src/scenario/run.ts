@@ -1,0 +1,44 @@
+// Whole-scenario runs: parse, check every statement, then execute them in order.
+import type { Script } from './ast.js';
+import { checkAll, Session, type Report } from './interp.js';
+import type { ProfileName } from '../profiles/profile.js';
+import { parseScenario } from './parser.js';
+
+export interface RunOptions {
+  trace?: boolean;
+  /** Override the scenario's profile header. */
+  profile?: ProfileName;
+  /** Called with each report as soon as its step has run (for streaming output). */
+  onReport?: (r: Report) => void;
+}
+
+export interface RunResult {
+  session: Session;
+  reports: Report[];
+}
+
+/** Parse and statically check a scenario (throws ScenarioError). */
+export function loadScenario(source: string, file: string, profile?: ProfileName): Script {
+  const script = parseScenario(source, file);
+  checkAll(script, profile);
+  return script;
+}
+
+/** Run a checked script. Throws ScenarioError for bad input found while running, InternalError for model bugs. */
+export function runScript(script: Script, opts: RunOptions = {}): RunResult {
+  const session = new Session(script.source, script.file, opts.profile ? { trace: opts.trace ?? false, profile: opts.profile } : { trace: opts.trace ?? false });
+  const reports: Report[] = [];
+  for (const st of script.stmts) {
+    const r = session.exec(st);
+    if (r) {
+      reports.push(r);
+      opts.onReport?.(r);
+    }
+  }
+  return { session, reports };
+}
+
+/** Parse, check and run. */
+export function runSource(source: string, file = '<input>', opts: RunOptions = {}): RunResult {
+  return runScript(loadScenario(source, file, opts.profile), opts);
+}
