@@ -21,7 +21,7 @@ import { checkInvariants } from './mm/debug.js';
 import { processVmRw, type Iovec } from './kernel/process_vm.js';
 import { sysVmsplice } from './kernel/splice.js';
 import { sysFutexWait } from './kernel/futex.js';
-import { ioUringRegisterBuffers, ioUringUnregisterBuffers } from './kernel/io_uring.js';
+import { ioUringFixedIo, ioUringRegisterBuffers, ioUringUnregisterBuffers } from './kernel/io_uring.js';
 import { sysGetMempolicyNode } from './mm/mempolicy.js';
 import { sysUserfaultfd, uffdRegister } from './mm/userfaultfd.js';
 import { sysPtraceAttach, sysPtraceDetach, sysPtracePeek, sysPtracePoke } from './kernel/ptrace.js';
@@ -165,6 +165,10 @@ export class Thread {
   }
   ioUringRegisterBuffers(iov: Iovec[]): number {
     return this.sys(() => ioUringRegisterBuffers(this.m, iov));
+  }
+  /** An IORING_OP_READ_FIXED (write=false) or WRITE_FIXED submission and its completion's res. */
+  ioUringFixed(bufIndex: number, addr: number, fd: number, offset: number, len: number, write: boolean): number {
+    return this.sys(() => ioUringFixedIo(this.m, bufIndex, addr, fd, offset, len, write));
   }
   ioUringUnregisterBuffers(): number {
     return this.sys(() => ioUringUnregisterBuffers(this.m));

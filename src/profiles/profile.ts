@@ -39,6 +39,8 @@ export interface GupSwitches {
   readonly procMemForce: 'always' | 'ptrace' | 'never';
   /** exec's get_arg_page() passes FOLL_FORCE (until v6.1, VER-16). */
   readonly execArgForce: boolean;
+  /** FOLL_LONGTERM write pins of dirty-tracked shared file mappings are refused (VER-18, v6.5). */
+  readonly longtermDirtyTrackedRefused: boolean;
   /** uprobes is_trap_at_addr() fallback (CON-14, REV-2, VER-23). */
   readonly isTrapAtAddr: 'local-current' | 'remote-null' | 'remote' | 'local';
 }
@@ -57,10 +59,10 @@ const modernBase = {
 } as const;
 
 const modernGup: GupSwitches = {
-  api: 'modern', pin: true, procMemForce: 'always', execArgForce: false, isTrapAtAddr: 'local',
+  api: 'modern', pin: true, procMemForce: 'always', execArgForce: false, isTrapAtAddr: 'local', longtermDirtyTrackedRefused: true,
 };
 const seedGup: GupSwitches = {
-  api: 'seed-4.6', pin: false, procMemForce: 'always', execArgForce: true, isTrapAtAddr: 'remote-null',
+  api: 'seed-4.6', pin: false, procMemForce: 'always', execArgForce: true, isTrapAtAddr: 'remote-null', longtermDirtyTrackedRefused: false,
 };
 
 const seedBase = {
@@ -80,7 +82,7 @@ export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   'linux-6.12': { name: 'linux-6.12', release: '6.12', ...modernBase, gup: modernGup },
   'linux-6.1': {
     name: 'linux-6.1', release: '6.1', ...modernBase, gupNoStackExpand: false,
-    gup: { ...modernGup, execArgForce: true, isTrapAtAddr: 'remote' },
+    gup: { ...modernGup, execArgForce: true, isTrapAtAddr: 'remote', longtermDirtyTrackedRefused: false },
   },
   'linux-4.6': { name: 'linux-4.6', release: '4.6', ...seedBase, gup: seedGup },
   'linux-4.6-rev1': {
