@@ -9,7 +9,7 @@ import { FdTable } from './kernel/fs.js';
 import { Task, ThreadGroup, type SigAction } from './kernel/task.js';
 import { userAccess, type UserAccessResult } from './kernel/usermode.js';
 import { sysMmap, sysMunmap } from './mm/mmap.js';
-import { doMprotectPkey, sysPkeyAlloc, sysPkeyFree } from './mm/mprotect.js';
+import { doMprotectPkey, sysPkeyAlloc, sysPkeyFree, sysPkeyMprotect } from './mm/mprotect.js';
 import { sysMadvise } from './mm/madvise.js';
 import { sysMremap } from './mm/mremap.js';
 import {
@@ -64,7 +64,7 @@ export class Thread {
     return this.sys(() => doMprotectPkey(this.m, addr, len, prot, -1));
   }
   pkeyMprotect(addr: number, len: number, prot: number, pkey: number): number {
-    return this.sys(() => doMprotectPkey(this.m, addr, len, prot, pkey));
+    return this.sys(() => sysPkeyMprotect(this.m, addr, len, prot, pkey));
   }
   pkeyAlloc(flags: number, rights: number): number {
     return this.sys(() => sysPkeyAlloc(this.m, flags, rights));

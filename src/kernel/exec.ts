@@ -35,7 +35,7 @@ export function mmAlloc(m: Machine): Mm | null {
   const mm = new Mm(pgd);
   if (!m.pke) {
     // init_new_context() sets up the pkey state only with OSPKE; otherwise it stays zeroed.
-    mm.pkeyAllocationMap = 0;
+    mm.pkeyAllocationMap = m.profile.pkeys.noOspkeInitialMap; // PK-ALLOC-14
     mm.executeOnlyPkey = 0;
   }
   return mm;

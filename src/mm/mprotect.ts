@@ -1,12 +1,11 @@
 // mprotect(2), pkey_mprotect(2), pkey_alloc(2), pkey_free(2) (mm/mprotect.c: do_mprotect_pkey()).
 import { PAGE_SIZE } from '../hw/pte.js';
-import { pkruSetKey } from '../hw/pkru.js';
-import { EACCES, EINVAL, ENOMEM, ENOSPC } from '../kernel/errno.js';
+import { EACCES, EINVAL, ENOMEM, ENOSPC, ENOSYS } from '../kernel/errno.js';
 import type { Machine } from '../kernel/machine.js';
 import { changeProtection } from './memory.js';
 import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, calcVmProtBits, mergeNeighbours, splitAt } from './mmap.js';
 import {
-  PKEY_ACCESS_MASK, archMaxPkey, archOverrideMprotectPkey, mmPkeyAlloc, mmPkeyFree, mmPkeyIsAllocated,
+  PKEY_ACCESS_MASK, archOverrideMprotectPkey, archSetUserPkeyAccess, mmPkeyAlloc, mmPkeyFree, mmPkeyIsAllocated,
 } from './pkeys.js';
 import { VM_EXEC, VM_GROWSDOWN, VM_MAYEXEC, VM_MAYREAD, VM_MAYWRITE, VM_READ, VM_WRITE, type Vma } from './vma.js';
 
@@ -75,8 +74,19 @@ function mprotectFixup(m: Machine, start: number, end: number, newFlags: number,
   return mergeNeighbours(mm, target);
 }
 
-/** pkey_alloc(2) (PK-5). */
+/** pkey_mprotect(2): do_mprotect_pkey() with a caller-chosen key; ENOSYS before v4.9 (VER-2). */
+export function sysPkeyMprotect(m: Machine, start: number, len: number, prot: number, pkey: number): number {
+  if (!m.profile.pkeySyscalls) return -ENOSYS;
+  return doMprotectPkey(m, start, len, prot, pkey);
+}
+
+/**
+ * pkey_alloc(2) (PK-5, mm/mprotect.c): flags, then rights, then the allocation map under mmap_lock,
+ * then arch_set_user_pkey_access() for the calling thread only. When that fails (no OSPKE) the key
+ * is handed back with mm_pkey_free(), which refuses key 0 while it equals execute_only_pkey.
+ */
 export function sysPkeyAlloc(m: Machine, flags: number, initVal: number): number {
+  if (!m.profile.pkeySyscalls) return -ENOSYS;
   if (flags) return -EINVAL;
   if (initVal & ~PKEY_ACCESS_MASK) return -EINVAL;
   const task = m.current;
@@ -85,20 +95,21 @@ export function sysPkeyAlloc(m: Machine, flags: number, initVal: number): number
   try {
     const pkey = mmPkeyAlloc(m, mm);
     if (pkey === -1) return -ENOSPC;
-    // arch_set_user_pkey_access(): without OSPKE -EINVAL; otherwise only the caller's PKRU changes.
-    if (!m.pke || pkey >= archMaxPkey(m)) {
+    const ret = archSetUserPkeyAccess(m, pkey, initVal);
+    if (ret) {
       mmPkeyFree(m, mm, pkey);
-      return -EINVAL;
+      return ret;
     }
-    task.pkru = pkruSetKey(task.pkru, pkey, initVal);
+    if (m.trace.on) m.trace.decision('PK-5', 'pkey_alloc', 'info', `key ${pkey}; PKRU of pid ${task.pid} only is now 0x${task.pkru.toString(16).padStart(8, '0')}`);
     return pkey;
   } finally {
     mm.lock.upWrite(task.pid);
   }
 }
 
-/** pkey_free(2) (PK-6): VMAs and PKRU are left alone. */
+/** pkey_free(2) (PK-6): VMAs still tagged with the key and every PKRU are left alone. */
 export function sysPkeyFree(m: Machine, pkey: number): number {
+  if (!m.profile.pkeySyscalls) return -ENOSYS;
   const task = m.current;
   const mm = task.mm!;
   mm.lock.downWrite(task.pid);
