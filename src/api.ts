@@ -10,13 +10,19 @@ import { Task, ThreadGroup, type SigAction } from './kernel/task.js';
 import { userAccess, type UserAccessResult } from './kernel/usermode.js';
 import { sysMmap, sysMunmap } from './mm/mmap.js';
 import { doMprotectPkey, sysPkeyAlloc, sysPkeyFree, sysPkeyMprotect } from './mm/mprotect.js';
+import { glibcPkeyGet, glibcPkeySet, rdpkru, userXrstor, userXsave, wrpkru } from './kernel/pku.js';
+import {
+  SA_RESTORER, sendSignal, setUserSp, signalLog, sigprocmask, userSp, type SignalDelivery,
+} from './kernel/signal.js';
+import { sysSigaltstack } from './kernel/sigaltstack.js';
+import { sysPtraceXstateRegset } from './kernel/xstate.js';
 import { sysMadvise } from './mm/madvise.js';
 import { sysMremap } from './mm/mremap.js';
 import {
   sysClose, sysFtruncate, sysLseek, sysOpen, sysPipe, sysRead, sysUnlink, sysWrite,
 } from './kernel/read_write.js';
 import { groupFaults, procMaps, procSmaps, procStat } from './kernel/procfs.js';
-import { ESRCH } from './kernel/errno.js';
+import { EINVAL, ESRCH } from './kernel/errno.js';
 import { checkInvariants } from './mm/debug.js';
 import { processVmRw, type Iovec } from './kernel/process_vm.js';
 import { sysVmsplice } from './kernel/splice.js';
@@ -204,17 +210,68 @@ export class Thread {
     return 0;
   }
 
+  /** RDPKRU: this thread's PKRU, or -1 if the instruction raised #UD (no CR4.PKE: SIGILL delivered). */
   rdpkru(): number {
-    return this.task.pkru;
+    return rdpkru(this.m, this.task).value ?? -1;
   }
-  /** WRPKRU: user mode, no syscall, this thread only. */
+  /** WRPKRU: user mode, no syscall, this thread only (#UD -> SIGILL, see signals(), without CR4.PKE). */
   wrpkru(v: number): void {
-    this.task.pkru = v >>> 0;
+    wrpkru(this.m, this.task, v);
+  }
+  /** glibc pkey_set(key, rights) / pkey_get(key): PKRU helpers without a syscall; -EINVAL for bad arguments. */
+  pkeySet(key: number, rights: number): number {
+    return glibcPkeySet(this.m, this.task, key, rights);
+  }
+  pkeyGet(key: number): number {
+    return glibcPkeyGet(this.m, this.task, key);
+  }
+  /** ptrace(PTRACE_GETREGSET / PTRACE_SETREGSET, pid, NT_X86_XSTATE, {iovBase, iovLen}). */
+  ptraceXstate(pid: number, set: boolean, iovBase: number, iovLen: number): number {
+    return this.sys(() => sysPtraceXstateRegset(this.m, pid, set, iovBase, iovLen));
+  }
+  /** XSAVE / XRSTOR of the PKRU component (rfbm bit 9) to/from a user buffer. */
+  xsave(addr: number, rfbm: number): UserAccessResult {
+    return userXsave(this.m, this.task, addr, rfbm);
+  }
+  xrstor(addr: number, rfbm: number): UserAccessResult {
+    return userXrstor(this.m, this.task, addr, rfbm);
   }
 
+  /** sigaction() as glibc issues it: SA_RESTORER is always added (x86-64 frames need it). */
   sigaction(signo: number, act: SigAction | null): void {
-    if (act) this.task.group.sighand.set(signo, act);
+    if (act) this.task.group.sighand.set(signo, { ...act, flags: act.flags | SA_RESTORER });
     else this.task.group.sighand.delete(signo);
+  }
+  /** sigaltstack(uss, uoss): pointers to stack_t in user memory (0 = NULL). */
+  sigaltstack(uss: number, uoss: number): number {
+    return this.sys(() => sysSigaltstack(this.m, this.task, uss, uoss, userSp(this.task)));
+  }
+  /** rt_sigprocmask(how = SIG_BLOCK 0 / SIG_UNBLOCK 1 / SIG_SETMASK 2, set). */
+  sigprocmask(how: number, set: number[] | null): { ret: number; old: number[] } {
+    if (!this.alive) return { ret: -ESRCH, old: [] };
+    return this.m.runAs(this.task, () => sigprocmask(this.m, this.task, how, set));
+  }
+  /** tgkill(tgid, tid, sig); raise(sig) is tgkill(getpid(), gettid(), sig). */
+  tgkill(tgid: number, tid: number, sig: number): number {
+    if (!this.alive) return -ESRCH;
+    if (tgid <= 0 || tid <= 0) return -EINVAL;
+    const t = this.m.task(tid);
+    if (!t || t.tgid !== tgid) return -ESRCH;
+    return this.m.runAs(this.task, () => sendSignal(this.m, t, sig, this.task));
+  }
+  raise(sig: number): number {
+    return this.tgkill(this.tgid, this.pid, sig);
+  }
+  /** Every signal delivery this thread has seen, in order (handled, killed, queued...). */
+  signals(): readonly SignalDelivery[] {
+    return signalLog(this.task);
+  }
+  /** The user stack pointer (where the next signal frame goes); settable like `mov rsp, x`. */
+  get sp(): number {
+    return userSp(this.task);
+  }
+  setStackPointer(sp: number): void {
+    setUserSp(this.task, sp);
   }
 
   /** getrusage(RUSAGE_SELF) (or RUSAGE_THREAD with thread = true). */

@@ -19,7 +19,12 @@ export { checkInvariants } from './mm/debug.js';
 export * from './kernel/errno.js';
 export { O_RDONLY, O_WRONLY, O_RDWR, O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECT, O_CLOEXEC } from './kernel/fs.js';
 export {
-  SIGSEGV, SIGBUS, SIGKILL, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, type SigInfo, type SigAction,
+  SIGILL, SIGUSR1, SIGUSR2, SIGALRM, SIGSEGV, SIGBUS, SIGKILL, SEGV_MAPERR, SEGV_ACCERR, SEGV_PKUERR, BUS_ADRERR, BUS_MCEERR_AR, type SigInfo, type SigAction,
 } from './kernel/task.js';
 export type { UserAccessResult } from './kernel/usermode.js';
-export type { SignalDelivery } from './kernel/signal.js';
+export {
+  SA_SIGINFO, SA_ONSTACK, SA_RESTORER, SA_NODEFER, SA_RESETHAND, SI_USER, SI_KERNEL, SI_TKILL, ILL_ILLOPN,
+  type SignalDelivery, type SigHandlerContext,
+} from './kernel/signal.js';
+export { SS_ONSTACK, SS_DISABLE, SS_AUTODISARM, MINSIGSTKSZ, SIGSTKSZ, type StackT } from './kernel/sigaltstack.js';
+export type { InsnResult } from './kernel/pku.js';

@@ -7,6 +7,7 @@ import { Mm } from '../mm/mm.js';
 import { allocTablePage } from '../mm/pgtable.js';
 import { copyPageRange, newAnonVma } from '../mm/memory.js';
 import { exitMmap } from './exit.js';
+import { signalsClone, signalsFork } from './signal.js';
 
 /** dup_mmap(): a copy of every VMA; private pages shared copy-on-write. null on OOM. */
 export function dupMm(m: Machine, old: Mm): Mm | null {
@@ -62,6 +63,7 @@ export function doFork(m: Machine, parent: Task): Task | number {
   // copy_thread(): the child starts with the parent thread's current PKRU (PK-11).
   const child = new Task(group.tgid, group, mm, parent.pkru, parent.comm);
   child.uid = parent.uid;
+  signalsFork(parent, child);
   group.threads.push(child);
   parent.group.children.push(group);
   m.tasks.set(child.pid, child);
@@ -74,6 +76,7 @@ export function doCloneThread(m: Machine, parent: Task): Task | number {
   parent.mm.users++;
   const t = new Task(m.allocPid(), parent.group, parent.mm, parent.pkru, parent.comm);
   t.uid = parent.uid;
+  signalsClone(parent, t);
   parent.group.threads.push(t);
   m.tasks.set(t.pid, t);
   return t;

@@ -1,14 +1,27 @@
 // Tasks and thread groups (include/linux/sched.h: struct task_struct; struct signal_struct).
 import type { Mm } from '../mm/mm.js';
 import type { FdTable } from './fs.js';
+import type { SigHandlerContext } from './signal.js';
 
 /** What a scenario's signal handler does when it runs (the model's stand-in for handler code). */
 export interface SigAction {
-  /** 'skip': the handler longjmps past the faulting access; 'retry': it returns and the access re-executes. */
-  onReturn: 'skip' | 'retry';
-  /** The handler writes this PKRU into the saved frame before returning (as the selftest handler does). */
+  /**
+   * How the handler ends. 'retry': it returns through rt_sigreturn and a faulting instruction
+   * re-executes. 'skip': it advances the saved instruction pointer in its ucontext past the
+   * interrupted instruction and returns through rt_sigreturn (everything, PKRU included, comes back
+   * from the frame; the access is abandoned). 'longjmp': it siglongjmp()s to a sigsetjmp(env, 1)
+   * taken just before the interrupted operation, which is abandoned; the signal mask comes back,
+   * PKRU does not (it is not in jmp_buf: it stays what the handler ran with). 'exit': it ends its
+   * thread with a raw exit(2).
+   */
+  onReturn: 'skip' | 'retry' | 'longjmp' | 'exit';
+  /** The handler stores this PKRU into the saved frame before returning (as the selftest handler does). */
   setFramePkru?: number;
-  flags: number; // SA_*
+  flags: number; // SA_* (glibc's sigaction() adds SA_RESTORER)
+  /** sa_mask: signals blocked in addition while the handler runs. */
+  mask?: number[];
+  /** The handler's body: runs in the thread, on the handler's stack, with the handler's PKRU. */
+  run?: (ctx: SigHandlerContext) => void;
 }
 
 export interface SigInfo {
@@ -16,15 +29,20 @@ export interface SigInfo {
   code: number;
   addr?: number;
   pkey?: number;
+  /** Sender of a kill()/tgkill() signal (si_pid, si_uid). */
+  pid?: number;
+  uid?: number;
   /** The x86 page-fault error code that led here (model detail, shown in traces). */
   pfError?: number;
 }
 
-export const SIGTRAP = 5, SIGBUS = 7, SIGKILL = 9, SIGSEGV = 11, SIGPIPE = 13, SIGCHLD = 17;
+export const SIGILL = 4, SIGTRAP = 5, SIGABRT = 6, SIGBUS = 7, SIGKILL = 9, SIGUSR1 = 10, SIGSEGV = 11, SIGUSR2 = 12,
+  SIGPIPE = 13, SIGALRM = 14, SIGCHLD = 17;
 export const SEGV_MAPERR = 1, SEGV_ACCERR = 2, SEGV_BNDERR = 3, SEGV_PKUERR = 4;
 export const BUS_ADRERR = 2, BUS_MCEERR_AR = 4;
 export const SIGNAL_NAMES: Record<number, string> = {
-  [SIGTRAP]: 'SIGTRAP', [SIGBUS]: 'SIGBUS', [SIGKILL]: 'SIGKILL', [SIGSEGV]: 'SIGSEGV', [SIGPIPE]: 'SIGPIPE',
+  [SIGILL]: 'SIGILL', [SIGTRAP]: 'SIGTRAP', [SIGABRT]: 'SIGABRT', [SIGBUS]: 'SIGBUS', [SIGKILL]: 'SIGKILL',
+  [SIGUSR1]: 'SIGUSR1', [SIGSEGV]: 'SIGSEGV', [SIGUSR2]: 'SIGUSR2', [SIGPIPE]: 'SIGPIPE', [SIGALRM]: 'SIGALRM',
   [SIGCHLD]: 'SIGCHLD',
 };
 export const SEGV_CODE_NAMES: Record<number, string> = {
@@ -59,7 +77,7 @@ export class Task {
   fatalPending = false;
   /** Credentials (uid == euid == fsuid in this model); 0 is root. */
   uid = 0;
-  /** sigaltstack(): [sp, size], size 0 = disabled. */
+  /** sigaltstack(): sas_ss_sp, sas_ss_size (0 = disabled), sas_ss_flags (see kernel/sigaltstack.ts). */
   altStack: { sp: number; size: number; flags: number } = { sp: 0, size: 0, flags: 2 /* SS_DISABLE */ };
   constructor(
     public readonly pid: number,

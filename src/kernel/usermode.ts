@@ -60,8 +60,8 @@ export function userAccess(m: Machine, task: Task, va: number, len: number, kind
           res.killed = true;
           return;
         }
-        if (d.action!.onReturn === 'skip') return;
-        continue; // the handler returned: the instruction re-executes
+        if (d.resume !== 'retry' || task.state === 'dead') return; // siglongjmp, thread exit, bad sigreturn
+        continue; // the handler returned through rt_sigreturn: the instruction re-executes
       }
       tries = 0;
       const n = Math.min(PAGE_SIZE - (addr % PAGE_SIZE), end - addr);
