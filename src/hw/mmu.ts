@@ -99,8 +99,11 @@ export interface WalkLevel {
   hi: number;
 }
 
+/** Anything that reads page-table entries: the RAM, or a snapshot of its table pages. */
+export type TableReader = Pick<PhysMem, 'entryLo' | 'entryHi'>;
+
 /** A read-only walk for display: every entry visited, without touching A/D bits. */
-export function walkForDisplay(mem: PhysMem, cr3: number, va: number): WalkLevel[] {
+export function walkForDisplay(mem: TableReader, cr3: number, va: number): WalkLevel[] {
   const names = ['PGD', 'PUD', 'PMD', 'PTE'] as const;
   const idx = vaIndices(va);
   const out: WalkLevel[] = [];

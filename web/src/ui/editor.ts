@@ -1,0 +1,80 @@
+// The scenario editor: CodeMirror 6 with the scenario language, inline diagnostics and a marker on
+// the line of the step being shown.
+import { EditorState, StateEffect, StateField, type Extension } from '@codemirror/state';
+import {
+  Decoration, EditorView, drawSelection, highlightActiveLine, highlightActiveLineGutter, keymap, lineNumbers, type DecorationSet,
+} from '@codemirror/view';
+import { defaultKeymap, history, historyKeymap, indentWithTab } from '@codemirror/commands';
+import { bracketMatching } from '@codemirror/language';
+import { lintGutter, setDiagnostics } from '@codemirror/lint';
+import { scenarioHighlight, scenarioLanguage, toDiagnostic, type ScenarioProblem } from './lang.js';
+
+const setStepLine = StateEffect.define<number | null>();
+const stepLineDeco = Decoration.line({ class: 'cm-step-line' });
+
+const stepLineField = StateField.define<DecorationSet>({
+  create: () => Decoration.none,
+  update(deco, tr) {
+    deco = deco.map(tr.changes);
+    for (const e of tr.effects) {
+      if (!e.is(setStepLine)) continue;
+      const n = e.value;
+      deco = n === null || n < 1 || n > tr.state.doc.lines ? Decoration.none : Decoration.set([stepLineDeco.range(tr.state.doc.line(n).from)]);
+    }
+    return deco;
+  },
+  provide: (f) => EditorView.decorations.from(f),
+});
+
+export interface Editor {
+  view: EditorView;
+  text(): string;
+  setText(s: string): void;
+  setProblem(p: ScenarioProblem | null): void;
+  markStepLine(line: number | null): void;
+}
+
+export function createEditor(parent: HTMLElement, doc: string, onChange: (text: string) => void, extraKeys: Extension): Editor {
+  const view = new EditorView({
+    parent,
+    state: EditorState.create({
+      doc,
+      extensions: [
+        extraKeys,
+        lineNumbers(),
+        highlightActiveLineGutter(),
+        highlightActiveLine(),
+        drawSelection(),
+        history(),
+        bracketMatching(),
+        keymap.of([...defaultKeymap, ...historyKeymap, indentWithTab]),
+        scenarioLanguage,
+        scenarioHighlight,
+        lintGutter(),
+        stepLineField,
+        EditorView.lineWrapping,
+        EditorView.contentAttributes.of({ 'aria-label': 'scenario editor' }),
+        EditorView.updateListener.of((u) => {
+          if (u.docChanged) onChange(u.state.doc.toString());
+        }),
+      ],
+    }),
+  });
+  return {
+    view,
+    text: () => view.state.doc.toString(),
+    setText(s) {
+      view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: s } });
+    },
+    setProblem(p) {
+      view.dispatch(setDiagnostics(view.state, p ? [toDiagnostic(view.state.doc, p)] : []));
+    },
+    markStepLine(line) {
+      const effects: StateEffect<unknown>[] = [setStepLine.of(line)];
+      if (line !== null && line >= 1 && line <= view.state.doc.lines) {
+        effects.push(EditorView.scrollIntoView(view.state.doc.line(line).from, { y: 'nearest' }));
+      }
+      view.dispatch({ effects });
+    },
+  };
+}
