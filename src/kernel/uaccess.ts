@@ -20,6 +20,10 @@ function copyUser(m: Machine, addr: number, buf: Uint8Array, toUser: boolean): n
   const task = m.current;
   const len = buf.length;
   if (!task.mm || !accessOk(addr, len)) return len;
+  if (m.trace.on) {
+    m.trace.decision('UA-2', toUser ? 'copy_to_user' : 'copy_from_user', 'info',
+      `${len} bytes at 0x${addr.toString(16)}, kernel-mode access by pid ${task.pid} to its own memory; PKRU of pid ${task.pid} = 0x${task.pkru.toString(16).padStart(8, '0')} is checked by the MMU`);
+  }
   let done = 0;
   let tries = 0;
   while (done < len) {

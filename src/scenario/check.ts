@@ -54,8 +54,12 @@ const BUILTIN_ADDRS = new Set(['TEXT', 'TEXT_FUNC']);
 
 const SIZE_UNITS: Record<string, number> = { K: 1024, M: 1024 ** 2, G: 1024 ** 3 };
 
+let linesOf: { source: string; lines: string[] } = { source: '', lines: [''] };
+
+/** The source text a position covers (the split of the source is kept for the next call). */
 export function srcOf(source: string, pos: Pos): string {
-  const line = source.split('\n')[pos.line - 1] ?? '';
+  if (linesOf.source !== source) linesOf = { source, lines: source.split('\n') };
+  const line = linesOf.lines[pos.line - 1] ?? '';
   return line.slice(pos.col - 1, pos.col - 1 + (pos.len ?? 1));
 }
 
@@ -66,8 +70,12 @@ export class Checker {
   private lastStep: CheckedStep | null = null;
   private defaultTask: string | null = null;
 
-  constructor(private readonly source: string, private readonly forcedProfile?: ProfileName) {
+  constructor(private source: string, private readonly forcedProfile?: ProfileName) {
     if (forcedProfile) this.headers.profile = forcedProfile;
+  }
+
+  setSource(source: string): void {
+    this.source = source;
   }
 
   /** Tasks and variables defined so far (for completion). */

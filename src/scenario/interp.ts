@@ -89,9 +89,15 @@ export class Session {
   halted: { step: number; line: number; what: string } | null = null;
   trace: boolean;
 
-  constructor(readonly source: string, readonly file: string, opts: SessionOptions = {}) {
+  constructor(public source: string, readonly file: string, opts: SessionOptions = {}) {
     this.checker = new Checker(source, opts.profile);
     this.trace = opts.trace ?? false;
+  }
+
+  /** The REPL grows the source line by line; positions refer to it. */
+  setSource(source: string): void {
+    this.source = source;
+    this.checker.setSource(source);
   }
 
   get headers(): Headers {
@@ -370,7 +376,10 @@ export class Session {
       } else {
         if (tr.on) this.traceEnter(step, current, args);
         res = def.run(ctx, args);
-        if (tr.on && def.kind !== 'user') tr.exit(def.kfn ?? def.name, res.notModelled ? 'not modelled' : res.ret === undefined ? undefined : String(res.ret));
+        if (tr.on && def.kind !== 'user') {
+          const ret = res.notModelled ? 'not modelled' : res.ret === undefined ? undefined : def.result === 'addr' && BigInt(res.ret) >= 0n ? hex(res.ret) : String(res.ret);
+          tr.exit(def.kfn ?? def.name, ret);
+        }
       }
     } catch (e) {
       tr.on = false;
@@ -399,6 +408,7 @@ export class Session {
     const tr = this.sim!.m.trace;
     const def = step.def;
     if (def.kind === 'user') {
+      if (!['load', 'store', 'exec'].includes(def.name)) return;
       const what = def.name === 'load' ? `read of ${args.big('len')} bytes at ${hex(args.big('addr'))}`
         : def.name === 'store' ? `write at ${hex(args.big('addr'))}` : def.name === 'exec' ? `instruction fetch at ${hex(args.big('addr'))}` : def.name;
       const pk = def.name === 'exec' ? 'no PKRU applies to instruction fetches'
@@ -473,7 +483,12 @@ export class Session {
 
   private bind(step: CheckedStep, o: Outcome, res: StepResult): void {
     const b = step.stmt.bind;
-    if (!b || o.status !== 'done') return;
+    if (o.status !== 'done') return;
+    if (!b) {
+      // An unbound region still gets a symbol, named after its step: $sN.
+      if (step.def.result === 'addr' && !o.errno && o.ret !== undefined) this.symbols.define(`s${o.step}`, o.ret, BigInt(res.regionLen ?? 4096));
+      return;
+    }
     if (step.def.createsTask) {
       if (o.errno) this.vars.set(b.name, { t: 'int', v: -1n });
       return;

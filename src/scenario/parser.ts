@@ -6,7 +6,7 @@
 //   A: p = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
 //   A: store(p, "x")  expect SIGSEGV{SEGV_PKUERR, addr=p, pkey=k}
 //   kworker: get_user_pages_remote(mm=B, p, 1, FOLL_WRITE)
-import { EmbeddedActionsParser, Lexer, createToken, type IToken, type TokenType } from 'chevrotain';
+import { EmbeddedActionsParser, Lexer, createToken, type IToken, type TokenType } from './chevrotain.js';
 import type { Arg, BinOp, CmpOp, ExpectItem, Expr, Prefix, Script, Stmt } from './ast.js';
 import { ScenarioError, type Pos } from './errors.js';
 
@@ -34,7 +34,10 @@ const CharLit = createToken({ name: 'CharLit', pattern: /'(?:[^'\\\n]|\\(?:x[0-9
 const SizeLit = createToken({ name: 'SizeLit', pattern: /[0-9]+[KMG](?![A-Za-z0-9_])/, label: 'a size' });
 const NumberLit = createToken({ name: 'NumberLit', pattern: /0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+(?![A-Za-z_])/, label: 'a number' });
 
-const p = (name: string, pattern: RegExp, label: string): TokenType => createToken({ name, pattern, label });
+/** Categories: one CONSUME matches any binary (or prefix) operator, so expressions parse in one rule. */
+const BinOpTok = createToken({ name: 'BinOp', pattern: Lexer.NA, label: 'an operator' });
+const UnaryOpTok = createToken({ name: 'UnaryOp', pattern: Lexer.NA, label: 'a prefix operator' });
+const p = (name: string, pattern: RegExp, label: string, categories: TokenType[] = []): TokenType => createToken({ name, pattern, label, categories });
 const LParen = p('LParen', /\(/, "'('");
 const RParen = p('RParen', /\)/, "')'");
 const LBrace = p('LBrace', /\{/, "'{'");
@@ -45,23 +48,23 @@ const Comma = p('Comma', /,/, "','");
 const Colon = p('Colon', /:/, "':'");
 const EqEq = p('EqEq', /==/, "'=='");
 const NotEq = p('NotEq', /!=/, "'!='");
-const Shl = p('Shl', /<</, "'<<'");
-const Shr = p('Shr', />>/, "'>>'");
+const Shl = p('Shl', /<</, "'<<'", [BinOpTok]);
+const Shr = p('Shr', />>/, "'>>'", [BinOpTok]);
 const Le = p('Le', /<=/, "'<='");
 const Ge = p('Ge', />=/, "'>='");
 const Lt = p('Lt', /</, "'<'");
 const Gt = p('Gt', />/, "'>'");
 const Eq = p('Eq', /=/, "'='");
-const Pipe = p('Pipe', /\|/, "'|'");
-const Caret = p('Caret', /\^/, "'^'");
-const Amp = p('Amp', /&/, "'&'");
-const Plus = p('Plus', /\+/, "'+'");
-const Minus = p('Minus', /-/, "'-'");
-const Star = p('Star', /\*/, "'*'");
+const Pipe = p('Pipe', /\|/, "'|'", [BinOpTok]);
+const Caret = p('Caret', /\^/, "'^'", [BinOpTok]);
+const Amp = p('Amp', /&/, "'&'", [BinOpTok]);
+const Plus = p('Plus', /\+/, "'+'", [BinOpTok, UnaryOpTok]);
+const Minus = p('Minus', /-/, "'-'", [BinOpTok, UnaryOpTok]);
+const Star = p('Star', /\*/, "'*'", [BinOpTok]);
 const Slash = p('Slash', /\//, "'/'");
-const Percent = p('Percent', /%/, "'%'");
-const Tilde = p('Tilde', /~/, "'~'");
-const Bang = p('Bang', /!/, "'!'");
+const Percent = p('Percent', /%/, "'%'", [BinOpTok]);
+const Tilde = p('Tilde', /~/, "'~'", [UnaryOpTok]);
+const Bang = p('Bang', /!/, "'!'", [UnaryOpTok]);
 
 const ALL_TOKENS: TokenType[] = [
   WhiteSpace, LineContinuation, HashComment, SlashComment, BlockComment, NL,
@@ -69,6 +72,7 @@ const ALL_TOKENS: TokenType[] = [
   StringLit, CharLit, SizeLit, NumberLit,
   LParen, RParen, LBrace, RBrace, LBrack, RBrack, Comma, Colon,
   EqEq, NotEq, Shl, Shr, Le, Ge, Lt, Gt, Eq, Pipe, Caret, Amp, Plus, Minus, Star, Slash, Percent, Tilde, Bang,
+  BinOpTok, UnaryOpTok,
 ];
 
 const lexer = new Lexer(ALL_TOKENS, { positionTracking: 'full', ensureOptimizations: false });
@@ -146,8 +150,9 @@ export function parseNumber(image: string, pos: Pos): bigint {
 }
 
 class ScenarioParser extends EmbeddedActionsParser {
-  constructor() {
-    super(ALL_TOKENS, { maxLookahead: 3, recoveryEnabled: false });
+  /** Grammar validations cost ~100 ms at start-up; the test suite runs them (validateGrammar()). */
+  constructor(validate = false) {
+    super(ALL_TOKENS, { maxLookahead: 3, recoveryEnabled: false, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 
@@ -324,20 +329,6 @@ class ScenarioParser extends EmbeddedActionsParser {
     return items;
   });
 
-  private binLevel(name: string, operand: () => () => Expr, ops: TokenType[]): () => Expr {
-    return this.RULE(name, (): Expr => {
-      let l = this.SUBRULE(operand());
-      this.MANY(() => {
-        const o = this.OR(ops.map((t) => ({ ALT: () => this.CONSUME(t) })));
-        const r = this.SUBRULE2(operand());
-        this.ACTION(() => {
-          l = { k: 'bin', op: o.image as BinOp, l, r, pos: span(l.pos, r.pos) };
-        });
-      });
-      return l;
-    });
-  }
-
   primary = this.RULE('primary', (): Expr => {
     return this.OR([
       {
@@ -420,30 +411,59 @@ class ScenarioParser extends EmbeddedActionsParser {
     ]);
   });
 
+  /** Prefix operators, then a primary. */
   unary = this.RULE('unary', (): Expr => {
-    return this.OR([
-      {
-        ALT: () => {
-          const o = this.OR2([
-            { ALT: () => this.CONSUME(Minus) },
-            { ALT: () => this.CONSUME(Tilde) },
-            { ALT: () => this.CONSUME(Bang) },
-            { ALT: () => this.CONSUME(Plus) },
-          ]);
-          const e = this.SUBRULE(this.unary);
-          return this.ACTION((): Expr => (o.image === '+' ? e : { k: 'unary', op: o.image as '-' | '~' | '!', e, pos: span(posOf(o), e.pos) }));
-        },
-      },
-      { ALT: () => this.SUBRULE(this.primary) },
-    ]);
+    const ops: IToken[] = [];
+    this.MANY(() => {
+      const o = this.CONSUME(UnaryOpTok);
+      this.ACTION(() => ops.push(o));
+    });
+    const e = this.SUBRULE(this.primary);
+    return this.ACTION((): Expr => {
+      let out = e;
+      for (let i = ops.length - 1; i >= 0; i--) {
+        const o = ops[i]!;
+        if (o.image !== '+') out = { k: 'unary', op: o.image as '-' | '~' | '!', e: out, pos: span(posOf(o), out.pos) };
+      }
+      return out;
+    });
   });
 
-  mul = this.binLevel('mul', () => this.unary, [Star, Slash, Percent]);
-  add = this.binLevel('add', () => this.mul, [Plus, Minus]);
-  shift = this.binLevel('shift', () => this.add, [Shl, Shr]);
-  band = this.binLevel('band', () => this.shift, [Amp]);
-  bxor = this.binLevel('bxor', () => this.band, [Caret]);
-  expr = this.binLevel('expr', () => this.bxor, [Pipe]);
+  /** operand (op operand)*, grouped by C precedence afterwards (one rule instead of one per level). */
+  expr = this.RULE('expr', (): Expr => {
+    const first = this.SUBRULE(this.unary);
+    const rest: [IToken, Expr][] = [];
+    this.MANY(() => {
+      const o = this.CONSUME(BinOpTok);
+      const r = this.SUBRULE2(this.unary);
+      this.ACTION(() => rest.push([o, r]));
+    });
+    return this.ACTION(() => (rest.length ? climb(first, rest) : first));
+  });
+}
+
+/** Build the parser with chevrotain's grammar validations on (throws if the grammar is ambiguous). */
+export function validateGrammar(): void {
+  new ScenarioParser(true);
+}
+
+/** C precedence, low to high: | ^ & << >> + - * / % (all left-associative). */
+const PREC: Record<string, number> = { '|': 1, '^': 2, '&': 3, '<<': 4, '>>': 4, '+': 5, '-': 5, '*': 6, '/': 6, '%': 6 };
+
+/** Precedence climbing over a flat operand/operator list. */
+function climb(first: Expr, rest: [IToken, Expr][]): Expr {
+  let i = 0;
+  const parse = (lhs: Expr, min: number): Expr => {
+    while (i < rest.length && PREC[rest[i]![0].image]! >= min) {
+      const [op, rhs0] = rest[i++]!;
+      const prec = PREC[op.image]!;
+      let rhs = rhs0;
+      while (i < rest.length && PREC[rest[i]![0].image]! > prec) rhs = parse(rhs, prec + 1);
+      lhs = { k: 'bin', op: op.image as BinOp, l: lhs, r: rhs, pos: span(lhs.pos, rhs.pos) };
+    }
+    return lhs;
+  };
+  return parse(first, 0);
 }
 
 let parserInstance: ScenarioParser | null = null;

@@ -118,7 +118,7 @@ export function ktapCase(name: string, reports: Report[], halted: { line: number
   for (const r of reports) {
     if (r.kind === 'task') continue;
     for (const e of r.expects) {
-      const t: KtapCase['subtests'][number] = { ok: e.ok, name: `line ${e.pos.line}: ${e.src}`, diag: [] };
+      const t: KtapCase['subtests'][number] = { ok: e.ok, name: `line ${e.pos.line} ${r.outcome.name}: ${e.src}`, diag: [] };
       if (e.skipped) t.skip = halted ? `not yet modelled: ${halted.what}` : 'not run';
       if (!e.ok && !e.skipped) t.diag.push(`expected: ${e.expected}`, `actual: ${e.actual}`);
       subtests.push(t);

@@ -100,3 +100,10 @@ describe('errors carry a position and a hint', () => {
     assert.match(err('task A\nA: mprotect(0, 4096, PROT_RAED)').hint!, /PROT_READ/);
   });
 });
+
+describe('grammar', () => {
+  it('passes chevrotain\'s grammar validations (skipped at start-up for speed)', async () => {
+    const { validateGrammar } = await import('../../src/scenario/parser.js');
+    assert.doesNotThrow(() => validateGrammar());
+  });
+});

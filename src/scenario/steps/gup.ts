@@ -282,3 +282,20 @@ registerStep({
   run: (ctx, a) => ({ ret: asyncPfExecute(ctx.m, ctx.current, mmOf(a), a.num('addr')) }),
   doc: 'kworker: async_pf_execute(mm=B, addr): KVM\'s async page fault, a write fault-in of addr in the VM\'s mm (REV-3)',
 });
+
+// --- userfaultfd (a fault that can only be serviced by dropping mmap_lock: REV-1) ---------
+
+registerStep({
+  name: 'userfaultfd', kind: 'syscall', result: 'int', kfn: '__x64_sys_userfaultfd',
+  params: [p('flags', 'int', 'dec', 0)],
+  run: (ctx) => ({ ret: ctx.self().userfaultfd() }),
+  doc: 'userfaultfd(): a userfaultfd context; its monitor (modelled) resolves missing pages',
+});
+
+registerStep({
+  name: 'uffdio_register', kind: 'syscall', result: 'int', kfn: 'userfaultfd_register',
+  params: [p('fd', 'int'), p('start', 'addr', 'ptr'), p('len', 'ulong'), p('fill', 'uint', 'hex', 0)],
+  run: (ctx, a) => ({ ret: ctx.self().uffdRegister(a.num('fd'), a.num('start'), a.num('len'), a.num('fill')) }),
+  strace: (c) => `ioctl(${c.args.big('fd')}, UFFDIO_REGISTER, {range={start=${hexAddr(c.args.big('start'))}, len=${c.args.big('len')}}, mode=UFFDIO_REGISTER_MODE_MISSING})${c.retText} /* the monitor fills missing pages with 0x${c.args.num('fill').toString(16)} */`,
+  doc: 'uffdio_register(fd, start, len[, fill]): ioctl(UFFDIO_REGISTER, MODE_MISSING); the monitor thread answers each missing-page fault with a page of fill bytes',
+});
