@@ -143,3 +143,18 @@ test('a runtime error stops the run at its step and keeps the earlier states', (
   assert.equal(t.error.pos.line, 4);
   assert.match(t.error.message, /A/);
 });
+
+test('every built-in example runs in the visualiser with its expectations met', async () => {
+  const { readdirSync } = await import('node:fs');
+  const dirs = [new URL('../../examples/', import.meta.url), new URL('../../web/examples/', import.meta.url)];
+  const files = dirs.flatMap((d) => readdirSync(d).filter((f) => f.endsWith('.scn')).map((f) => new URL(f, d)));
+  assert.ok(files.length >= 2);
+  for (const f of files) {
+    const t = new Timeline(readFileSync(f, 'utf8'), f.pathname);
+    t.runAll();
+    assert.equal(t.error, null, `${f.pathname}: ${t.error?.message}`);
+    assert.equal(t.executed, t.total, f.pathname);
+    const failed = t.records.flatMap((r) => r.expects.filter((e) => !e.ok).map((e) => `step ${r.no}: ${e.src}: ${e.actual}`));
+    assert.deepEqual(failed, [], f.pathname);
+  }
+});

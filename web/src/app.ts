@@ -9,9 +9,9 @@ import { Timeline, type Focus, type StepRecord } from './model/timeline.js';
 import { createEditor, type Editor } from './ui/editor.js';
 import type { ScenarioProblem } from './ui/lang.js';
 import { createLogView, type LogView } from './ui/logview.js';
-import { renderProcs, type Selection } from './ui/procs.js';
+import { ProcsView, type Selection } from './ui/procs.js';
 import { renderTrace } from './ui/traceview.js';
-import { renderWalk } from './ui/walkview.js';
+import { renderWalk, walkModel } from './ui/walkview.js';
 import { readUrl, writeUrl } from './url.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -21,6 +21,7 @@ const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
 };
 
 const EDIT_DELAY_MS = 300;
+const URL_DELAY_MS = 150;
 
 export class App {
   readonly editor: Editor;
@@ -32,12 +33,17 @@ export class App {
   private userSel: { label: string; addr: number } | null = null;
   private exampleId: string | undefined;
   private readonly log: LogView;
+  private readonly procs = new ProcsView((s) => this.select(s));
   private editTimer: ReturnType<typeof setTimeout> | null = null;
   private suppressEdit = false;
+  private urlTimer: ReturnType<typeof setTimeout> | null = null;
+  private walkSig = '';
+  private traceOf: StepRecord | null = null;
 
   constructor() {
     this.log = createLogView((no) => this.goto(no));
     $('log').append(this.log.el);
+    $('procs').append(this.procs.el);
     const stepKeys = Prec.highest(keymap.of([
       { key: 'Alt-ArrowRight', run: () => (this.step(), true) },
       { key: 'Alt-ArrowLeft', run: () => (this.back(), true) },
@@ -211,13 +217,21 @@ export class App {
     this.log.setCurrent(this.cursor);
     this.editor.markStepLine(rep ? rep.pos.line : null);
     // Processes.
-    clear($('procs'), renderProcs({ snap: r.snap, selected: sel, activePid: active, onSelect: (s) => this.select(s) }));
+    this.procs.update({ snap: r.snap, selected: sel, activePid: active });
     // Walk.
     const proc = sel ? (r.snap.procs.find((p) => p.tgid === sel.tgid) ?? null) : null;
     this.fillWalkForm(r, proc?.tgid ?? null, sel?.addr ?? null);
-    clear($('walk'), renderWalk(r.snap, proc, sel?.addr ?? null));
+    const wm = walkModel(r.snap, proc, sel?.addr ?? null);
+    const wsig = JSON.stringify(wm, (_k, v: unknown) => (v instanceof Uint32Array ? undefined : v));
+    if (wsig !== this.walkSig) {
+      this.walkSig = wsig;
+      clear($('walk'), renderWalk(wm));
+    }
     // Trace.
-    clear($('trace'), rep ? renderTrace(rep.events, rep.outcome, `Step ${r.no}`) : h('p', { class: 'empty' }, 'No step has run yet.'));
+    if (this.traceOf !== r) {
+      this.traceOf = r;
+      clear($('trace'), rep ? renderTrace(rep.events, rep.outcome, `Step ${r.no}`) : h('p', { class: 'empty' }, 'No step has run yet.'));
+    }
     this.writeUrl();
   }
 
@@ -235,7 +249,15 @@ export class App {
     $<HTMLInputElement>('follow').checked = this.follow;
   }
 
+  /** Update the URL soon (history.replaceState with a long URL costs milliseconds: not per step). */
   private writeUrl(): void {
+    if (this.urlTimer) return;
+    this.urlTimer = setTimeout(() => this.writeUrlNow(), URL_DELAY_MS);
+  }
+
+  writeUrlNow(): void {
+    if (this.urlTimer) clearTimeout(this.urlTimer);
+    this.urlTimer = null;
     const state: Parameters<typeof writeUrl>[0] = { src: this.editor.text(), step: this.cursor };
     if (this.exampleId) state.example = this.exampleId;
     if (!this.follow && this.userSel) state.sel = `${this.userSel.label}:${hex(this.userSel.addr)}`;
@@ -258,7 +280,7 @@ export class App {
     $('step').addEventListener('click', () => this.step());
     $('run').addEventListener('click', () => this.run());
     $('share').addEventListener('click', () => {
-      this.writeUrl();
+      this.writeUrlNow();
       const note = $('sharenote');
       navigator.clipboard?.writeText(location.href).then(() => (note.textContent = 'link copied'), () => (note.textContent = 'copy the address bar'));
       setTimeout(() => (note.textContent = ''), 2500);

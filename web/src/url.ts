@@ -8,7 +8,17 @@ export interface UrlState {
   sel?: string;
 }
 
+let lastText = '';
+let lastEncoded = '';
+
 function b64urlEncode(s: string): string {
+  if (s === lastText) return lastEncoded;
+  lastText = s;
+  lastEncoded = b64urlEncodeUncached(s);
+  return lastEncoded;
+}
+
+function b64urlEncodeUncached(s: string): string {
   const bytes = new TextEncoder().encode(s);
   let bin = '';
   for (let i = 0; i < bytes.length; i += 0x8000) bin += String.fromCharCode(...bytes.subarray(i, i + 0x8000));

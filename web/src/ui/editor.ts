@@ -67,7 +67,10 @@ export function createEditor(parent: HTMLElement, doc: string, onChange: (text: 
       view.dispatch({ changes: { from: 0, to: view.state.doc.length, insert: s } });
     },
     setProblem(p) {
-      view.dispatch(setDiagnostics(view.state, p ? [toDiagnostic(view.state.doc, p)] : []));
+      const diags = p ? [toDiagnostic(view.state.doc, p)] : [];
+      view.dispatch(setDiagnostics(view.state, diags));
+      // Keep the faulty line in sight (the message below the editor takes room from it).
+      if (diags[0]) view.dispatch({ effects: EditorView.scrollIntoView(diags[0].from, { y: 'nearest' }) });
     },
     markStepLine(line) {
       const effects: StateEffect<unknown>[] = [setStepLine.of(line)];

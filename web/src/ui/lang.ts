@@ -87,9 +87,11 @@ export interface ScenarioProblem {
 /** A scenario error position as a document range (clamped to the line). */
 export function problemRange(doc: Text, p: ScenarioProblem): { from: number; to: number } {
   const line = doc.line(Math.min(Math.max(1, p.line), doc.lines));
-  const from = Math.min(line.from + Math.max(0, p.col - 1), line.to);
-  const to = Math.min(Math.max(from + Math.max(1, p.len), from), line.to);
-  return { from, to: to > from ? to : Math.min(from + 1, doc.length) };
+  let from = Math.min(line.from + Math.max(0, p.col - 1), line.to);
+  // "unexpected end of line": underline the line's last character rather than nothing.
+  if (from === line.to && line.to > line.from) from = line.to - 1;
+  const to = Math.min(from + Math.max(1, p.len), line.to);
+  return { from, to: Math.max(to, from) };
 }
 
 export function toDiagnostic(doc: Text, p: ScenarioProblem, severity: 'error' | 'warning' = 'error'): Diagnostic {

@@ -4,8 +4,8 @@ import { PTE_P, PTE_PROTNONE, PTE_RW, ptePfn } from '../../../src/hw/pte.js';
 import { walkForDisplay } from '../../../src/hw/mmu.js';
 import { pkruHex } from '../../../src/hw/pkru.js';
 import { VM_WRITE, vmaPermString } from '../../../src/mm/vma.js';
-import { h, hex } from '../dom.js';
-import type { MachineSnap, ProcSnap, VmaSnap } from '../model/snapshot.js';
+import { Memo, h, hex, syncChildren } from '../dom.js';
+import type { MachineSnap, ProcSnap, ThreadSnap, VmaSnap } from '../model/snapshot.js';
 import { snapReader } from '../model/walk.js';
 import { keyBadge, pkeyColour, pkruCells } from './pkeys.js';
 
@@ -19,7 +19,6 @@ export interface ProcsProps {
   selected: Selection | null;
   /** Threads that ran the current step (highlighted). */
   activePid: number | null;
-  onSelect(sel: Selection): void;
 }
 
 /** Pages drawn one cell each up to this many per VMA. */
@@ -38,21 +37,29 @@ function backing(v: VmaSnap): string {
   return 'anon';
 }
 
-function pageStrip(p: ProcsProps, proc: ProcSnap, v: VmaSnap): HTMLElement | null {
+interface PageCell {
+  va: number;
+  mark: string;
+  cls: string;
+  title: string;
+}
+
+/** The pages of a small VMA: present or not, shared, pinned, write-protected (COW pending). */
+function pageCells(snap: MachineSnap, proc: ProcSnap, v: VmaSnap): PageCell[] | null {
   const n = (v.end - v.start) / 4096;
   if (n > PAGE_STRIP_MAX || proc.pgd < 0) return null;
-  const rd = snapReader(p.snap);
-  const cells: HTMLElement[] = [];
+  const rd = snapReader(snap);
+  const cells: PageCell[] = [];
   for (let i = 0; i < n; i++) {
     const va = v.start + i * 4096;
     const lv = walkForDisplay(rd, proc.pgd, va);
     const leaf = lv.length === 4 ? lv[3]! : null;
     let cls = 'pg';
-    let mark = '';
+    let mark = '·';
     let title = `${hex(va)}: not mapped`;
     if (leaf && leaf.lo & (PTE_P | PTE_PROTNONE)) {
       const pfn = ptePfn(leaf.lo, leaf.hi);
-      const pg = p.snap.pages.get(pfn);
+      const pg = snap.pages.get(pfn);
       cls += ' pg-present';
       title = `${hex(va)} → pfn ${hex(pfn)}`;
       if (pfn === 0) {
@@ -70,32 +77,10 @@ function pageStrip(p: ProcsProps, proc: ProcSnap, v: VmaSnap): HTMLElement | nul
         title += ', write-protected: next write copies (COW)';
         if (mark === '■') mark = 'C';
       }
-    } else mark = '·';
-    const sel = p.selected && p.selected.tgid === proc.tgid && p.selected.addr >= va && p.selected.addr < va + 4096;
-    cells.push(h('button', {
-      class: cls + (sel ? ' pg-sel' : ''), title, 'data-va': hex(va), 'aria-label': title,
-      onclick: (e: Event) => {
-        e.stopPropagation();
-        p.onSelect({ tgid: proc.tgid, addr: va });
-      },
-    }, mark));
+    }
+    cells.push({ va, mark, cls, title });
   }
-  return h('div', { class: 'pages' }, cells);
-}
-
-function vmaRow(p: ProcsProps, proc: ProcSnap, v: VmaSnap): HTMLElement {
-  const sel = p.selected && p.selected.tgid === proc.tgid && p.selected.addr >= v.start && p.selected.addr < v.end;
-  return h('li', {
-    class: 'vma' + (sel ? ' vma-sel' : ''), style: `--kc:${pkeyColour(v.pkey)}`,
-    'data-start': hex(v.start), 'data-end': hex(v.end), 'data-perms': vmaPermString(v.flags), 'data-pkey': v.pkey,
-    onclick: () => p.onSelect({ tgid: proc.tgid, addr: v.start }),
-  },
-  h('span', { class: 'vma-range' }, `${v.start.toString(16)}-${v.end.toString(16)}`),
-  h('span', { class: 'vma-size' }, sizeText(v.end - v.start)),
-  h('span', { class: 'vma-perms' }, vmaPermString(v.flags)),
-  keyBadge(v.pkey),
-  h('span', { class: 'vma-backing', title: backing(v) }, backing(v)),
-  pageStrip(p, proc, v));
+  return cells;
 }
 
 function keysText(map: number, xo: number): string {
@@ -104,27 +89,115 @@ function keysText(map: number, xo: number): string {
   return `keys allocated: ${keys.join(',') || 'none'}${xo >= 0 ? ` · execute-only key ${xo}` : ''}`;
 }
 
-export function renderProcs(p: ProcsProps): HTMLElement {
-  const list = p.snap.procs.filter((x) => !x.kthread || x.threads.some((t) => t.alive));
-  if (list.length === 0) return h('p', { class: 'empty' }, 'No processes yet: run a step.');
-  return h('div', { class: 'procs' }, list.map((proc) => {
-    const state = proc.state === 'alive' ? (proc.kthread ? 'kernel thread' : 'running') : proc.state === 'zombie' ? 'exited (zombie)' : 'exited';
-    return h('section', { class: 'proc' + (proc.state !== 'alive' ? ' proc-dead' : ''), 'data-label': proc.label, 'data-tgid': proc.tgid },
-      h('header', null,
-        h('b', { class: 'proc-name' }, proc.label),
-        h('span', null, ` pid ${proc.tgid} · ${state}`),
-        h('span', { class: 'faults', 'data-minflt': proc.minFlt, 'data-majflt': proc.majFlt, title: 'getrusage(RUSAGE_SELF): ru_minflt / ru_majflt' },
-          `faults: ${proc.minFlt} minor, ${proc.majFlt} major`)),
-      h('div', { class: 'threads' }, proc.threads.filter((t) => t.alive).map((t) =>
-        h('div', { class: 'thread' + (t.pid === p.activePid ? ' thread-active' : ''), 'data-pid': t.pid, 'data-pkru': pkruHex(t.pkru) },
-          h('span', { class: 'tid' }, `tid ${t.pid}`),
-          h('span', { class: 'pkru-hex', title: 'this thread\'s PKRU register' }, `PKRU ${pkruHex(t.pkru)}`),
-          h('span', { class: 'tfaults', title: 'this thread\'s faults (RUSAGE_THREAD)' }, `faults ${t.minFlt} min / ${t.majFlt} maj`),
-          pkruCells(t.pkru)))),
-      proc.pgd >= 0
-        ? h('div', { class: 'mm' },
-          h('div', { class: 'mm-head' }, `${proc.vmas.length} VMAs · ${keysText(proc.pkeyAllocationMap, proc.executeOnlyPkey)}`),
-          h('ul', { class: 'vmas' }, proc.vmas.map((v) => vmaRow(p, proc, v))))
-        : h('div', { class: 'mm-head' }, 'no address space'));
-  }));
+const inside = (sel: Selection | null, tgid: number, start: number, end: number): boolean =>
+  sel !== null && sel.tgid === tgid && sel.addr >= start && sel.addr < end;
+
+function vmaRow(p: ProcsProps, proc: ProcSnap, v: VmaSnap, cells: PageCell[] | null): HTMLElement {
+  return h('li', {
+    class: 'vma' + (inside(p.selected, proc.tgid, v.start, v.end) ? ' vma-sel' : ''), style: `--kc:${pkeyColour(v.pkey)}`,
+    'data-start': hex(v.start), 'data-end': hex(v.end), 'data-perms': vmaPermString(v.flags), 'data-pkey': v.pkey,
+  },
+  h('span', { class: 'vma-range' }, `${v.start.toString(16)}-${v.end.toString(16)}`),
+  h('span', { class: 'vma-size' }, sizeText(v.end - v.start)),
+  h('span', { class: 'vma-perms' }, vmaPermString(v.flags)),
+  keyBadge(v.pkey),
+  h('span', { class: 'vma-backing', title: backing(v) }, backing(v)),
+  cells ? h('div', { class: 'pages' }, cells.map((c) => h('span', {
+    class: c.cls + (inside(p.selected, proc.tgid, c.va, c.va + 4096) ? ' pg-sel' : ''), title: c.title, 'data-va': hex(c.va), role: 'button', 'aria-label': c.title,
+  }, c.mark))) : null);
+}
+
+function procHeader(proc: ProcSnap): HTMLElement {
+  const state = proc.state === 'alive' ? (proc.kthread ? 'kernel thread' : 'running') : proc.state === 'zombie' ? 'exited (zombie)' : 'exited';
+  return h('header', null,
+    h('b', { class: 'proc-name' }, proc.label),
+    h('span', null, ` pid ${proc.tgid} · ${state}`),
+    h('span', { class: 'faults', 'data-minflt': proc.minFlt, 'data-majflt': proc.majFlt, title: 'getrusage(RUSAGE_SELF): ru_minflt / ru_majflt' },
+      `faults: ${proc.minFlt} minor, ${proc.majFlt} major`));
+}
+
+function threadRow(t: ThreadSnap, active: boolean): HTMLElement {
+  return h('div', { class: 'thread' + (active ? ' thread-active' : ''), 'data-pid': t.pid, 'data-pkru': pkruHex(t.pkru) },
+    h('span', { class: 'tid' }, `tid ${t.pid}`),
+    h('span', { class: 'pkru-hex', title: 'this thread\'s PKRU register' }, `PKRU ${pkruHex(t.pkru)}`),
+    h('span', { class: 'tfaults', title: 'this thread\'s faults (RUSAGE_THREAD)' }, `faults ${t.minFlt} min / ${t.majFlt} maj`),
+    pkruCells(t.pkru));
+}
+
+interface ProcParts {
+  el: HTMLElement;
+  threads: HTMLElement;
+  mm: HTMLElement;
+  vmas: HTMLElement;
+}
+
+/**
+ * The processes panel. Every part (a process's header, each thread, each VMA row) is rebuilt only
+ * when what it shows changed, and unchanged nodes stay in place, so a step that touches one page
+ * rebuilds one row: stepping through a long scenario stays fast.
+ */
+export class ProcsView {
+  readonly el = h('div', { class: 'procs' });
+  private readonly sections = new Map<number, ProcParts>();
+  private readonly parts = new Memo<string>();
+  private readonly empty = h('p', { class: 'empty' }, 'No processes yet: run a step.');
+
+  constructor(onSelect: (sel: Selection) => void) {
+    this.el.addEventListener('click', (e) => {
+      const t = e.target as HTMLElement;
+      const sec = t.closest<HTMLElement>('.proc');
+      const at = t.closest<HTMLElement>('[data-va]') ?? t.closest<HTMLElement>('.vma');
+      if (!sec || !at) return;
+      const addr = Number(at.dataset.va ?? at.dataset.start);
+      onSelect({ tgid: Number(sec.dataset.tgid), addr });
+    });
+  }
+
+  private section(proc: ProcSnap): ProcParts {
+    let s = this.sections.get(proc.tgid);
+    if (!s) {
+      const threads = h('div', { class: 'threads' });
+      const vmas = h('ul', { class: 'vmas' });
+      const mm = h('div', { class: 'mm' });
+      s = { el: h('section', { class: 'proc', 'data-label': proc.label, 'data-tgid': proc.tgid }), threads, mm, vmas };
+      this.sections.set(proc.tgid, s);
+    }
+    return s;
+  }
+
+  update(p: ProcsProps): void {
+    const list = p.snap.procs.filter((x) => !x.kthread || x.threads.some((t) => t.alive));
+    const next: HTMLElement[] = [];
+    const seen = new Set<number>();
+    for (const proc of list) {
+      const s = this.section(proc);
+      seen.add(proc.tgid);
+      s.el.classList.toggle('proc-dead', proc.state !== 'alive');
+      s.el.dataset.label = proc.label;
+      const head = this.parts.get(`h${proc.tgid}`, JSON.stringify([proc.label, proc.state, proc.kthread, proc.minFlt, proc.majFlt]), () => procHeader(proc));
+      syncChildren(s.threads, proc.threads.filter((t) => t.alive).map((t) => {
+        const active = t.pid === p.activePid;
+        return this.parts.get(`t${t.pid}`, JSON.stringify([t, active]), () => threadRow(t, active));
+      }));
+      const body: HTMLElement[] = [head, s.threads];
+      if (proc.pgd >= 0) {
+        const mmHead = this.parts.get(`m${proc.tgid}`, `${proc.vmas.length} ${proc.pkeyAllocationMap} ${proc.executeOnlyPkey}`,
+          () => h('div', { class: 'mm-head' }, `${proc.vmas.length} VMAs · ${keysText(proc.pkeyAllocationMap, proc.executeOnlyPkey)}`));
+        syncChildren(s.vmas, proc.vmas.map((v) => {
+          const cells = pageCells(p.snap, proc, v);
+          const sel = inside(p.selected, proc.tgid, v.start, v.end) ? p.selected!.addr : null;
+          return this.parts.get(`v${proc.tgid}:${v.start}`, JSON.stringify([v, cells, sel]), () => vmaRow(p, proc, v, cells));
+        }));
+        syncChildren(s.mm, [mmHead, s.vmas]);
+        body.push(s.mm);
+      } else {
+        body.push(this.parts.get(`m${proc.tgid}`, 'none', () => h('div', { class: 'mm-head' }, 'no address space')));
+      }
+      syncChildren(s.el, body);
+      next.push(s.el);
+    }
+    for (const k of [...this.sections.keys()]) if (!seen.has(k)) this.sections.delete(k);
+    this.parts.sweep();
+    syncChildren(this.el, next.length ? next : [this.empty]);
+  }
 }

@@ -7,8 +7,8 @@ import {
 } from '../../../src/mm/page.js';
 import { vmaPermString } from '../../../src/mm/vma.js';
 import { h, hex } from '../dom.js';
-import type { MachineSnap, ProcSnap } from '../model/snapshot.js';
-import { walkAddress } from '../model/walk.js';
+import type { MachineSnap, ProcSnap, VmaSnap } from '../model/snapshot.js';
+import { walkAddress, type WalkView } from '../model/walk.js';
 import { keyBadge, pkeyColour } from './pkeys.js';
 
 const FLAG_NAMES: [number, string][] = [
@@ -48,10 +48,22 @@ function chips(lo: number, hi: number, leaf: boolean): HTMLElement {
   }), !(lo & PTE_RW) && lo & PTE_P ? h('span', { class: 'chip chip-note' }, 'read-only') : null);
 }
 
-export function renderWalk(snap: MachineSnap, proc: ProcSnap | null, addr: number | null): HTMLElement {
-  if (!proc || addr === null) return h('p', { class: 'empty' }, 'Select an address: click a VMA or a page, or type one above.');
-  const w = walkAddress(snap, proc, addr);
-  const vma = proc.vmas.find((v) => addr >= v.start && addr < v.end) ?? null;
+export interface WalkModel {
+  proc: ProcSnap;
+  addr: number;
+  w: WalkView;
+  vma: VmaSnap | null;
+}
+
+/** What the walk panel shows (compare two with JSON to skip a rebuild). */
+export function walkModel(snap: MachineSnap, proc: ProcSnap | null, addr: number | null): WalkModel | null {
+  if (!proc || addr === null) return null;
+  return { proc, addr, w: walkAddress(snap, proc, addr), vma: proc.vmas.find((v) => addr >= v.start && addr < v.end) ?? null };
+}
+
+export function renderWalk(m: WalkModel | null): HTMLElement {
+  if (!m) return h('p', { class: 'empty' }, 'Select an address: click a VMA or a page, or type one above.');
+  const { proc, addr, w, vma } = m;
   const head = h('div', { class: 'walk-head' },
     h('b', null, proc.label), ` ${hex(addr)} `,
     vma ? h('span', null, `in ${vma.start.toString(16)}-${vma.end.toString(16)} ${vmaPermString(vma.flags)} `, keyBadge(vma.pkey)) : h('span', { class: 'warn' }, 'no VMA here'),
