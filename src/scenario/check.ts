@@ -48,6 +48,12 @@ export type Checked =
 
 type NameInfo = { kind: 'var'; type: VType; line: number } | { kind: 'task'; line: number };
 
+/** The expression types each argument kind accepts. */
+const ARG_TYPES: Record<ArgKind, VType[]> = {
+  addr: ['int'], ulong: ['int'], long: ['int'], int: ['int'], uint: ['int'], str: ['bytes'], data: ['bytes', 'int'],
+  task: ['task'], mm: ['task'], pid: ['task', 'int'], handler: ['handler'], iovec: ['iov'],
+};
+
 /** Names an expectation uses for the step's own results. */
 const RESERVED = new Set(['ok', 'nosignal', 'killed', 'line', 'contains', 'ret', 'errno', 'data', 'minflt', 'majflt', ...HANDLERS]);
 const BUILTIN_ADDRS = new Set(['TEXT', 'TEXT_FUNC']);
@@ -209,7 +215,9 @@ export class Checker {
 
   private bindArgs(def: StepDef, params: ParamDef[], st: StepStmt): (Expr | undefined)[] {
     const out: (Expr | undefined)[] = new Array<Expr | undefined>(params.length).fill(undefined);
-    const sig = signature(def, this.headers.profile);
+    const profile = this.headers.profile;
+    // The signature is only needed for an error's hint.
+    const sig = (): string => signature(def, profile);
     // Positional arguments fill the parameters after the last one given (by position or by name),
     // so `get_user_pages_remote(mm=B, p, 1, FOLL_WRITE)` reads like the C call it stands for.
     let positional = 0;
@@ -219,15 +227,15 @@ export class Checker {
         i = params.findIndex((q) => q.name === a.name);
         if (i < 0) {
           const near = didYouMean(a.name, params.map((q) => q.name));
-          throw new ScenarioError('arity', `${def.name} has no argument '${a.name}'`, a.pos, near ? `did you mean ${near}? ${sig}` : sig);
+          throw new ScenarioError('arity', `${def.name} has no argument '${a.name}'`, a.pos, near ? `did you mean ${near}? ${sig()}` : sig());
         }
-        if (out[i] !== undefined) throw new ScenarioError('arity', `argument '${a.name}' given twice`, a.pos, sig);
+        if (out[i] !== undefined) throw new ScenarioError('arity', `argument '${a.name}' given twice`, a.pos, sig());
         positional = Math.max(positional, i + 1);
       } else {
         i = positional++;
-        if (i < params.length && out[i] !== undefined) throw new ScenarioError('arity', `argument '${params[i]!.name}' given twice`, a.pos, sig);
+        if (i < params.length && out[i] !== undefined) throw new ScenarioError('arity', `argument '${params[i]!.name}' given twice`, a.pos, sig());
         if (i >= params.length) {
-          throw new ScenarioError('arity', `too many arguments: ${def.name} takes ${this.countText(params)}`, a.pos, sig);
+          throw new ScenarioError('arity', `too many arguments: ${def.name} takes ${this.countText(params)}`, a.pos, sig());
         }
       }
       this.checkArg(params[i]!, a);
@@ -235,7 +243,7 @@ export class Checker {
     }
     params.forEach((q, i) => {
       if (out[i] === undefined && q.default === undefined) {
-        throw new ScenarioError('arity', `missing argument '${q.name}': ${def.name} takes ${this.countText(params)}`, st.pos, sig);
+        throw new ScenarioError('arity', `missing argument '${q.name}': ${def.name} takes ${this.countText(params)}`, st.pos, sig());
       }
     });
     return out;
@@ -249,10 +257,7 @@ export class Checker {
   }
 
   private checkArg(q: ParamDef, a: Arg): void {
-    const want: Record<ArgKind, VType[]> = {
-      addr: ['int'], ulong: ['int'], long: ['int'], int: ['int'], uint: ['int'], str: ['bytes'], data: ['bytes', 'int'],
-      task: ['task'], mm: ['task'], pid: ['task', 'int'], handler: ['handler'], iovec: ['iov'],
-    };
+    const want = ARG_TYPES;
     if (q.kind === 'iovec') {
       this.checkIov(a.value);
       return;

@@ -73,6 +73,7 @@ interface TaskEntry {
 }
 
 const O_RDWR = 2, O_CREAT = 0o100;
+const NO_EVENTS: TraceEvent[] = [];
 const FAULT_LOOP = /^fault loop at/;
 
 /** The state of a running scenario. */
@@ -368,7 +369,7 @@ export class Session {
     };
     const tr = m.trace;
     tr.on = this.trace;
-    tr.take();
+    if (tr.events.length) tr.take();
     let res: StepResult;
     try {
       if (!def.run) {
@@ -392,7 +393,7 @@ export class Session {
       }
       throw new InternalError(msg, st.pos, no, e instanceof Error ? (e.stack ?? msg) : msg);
     }
-    const events = tr.take();
+    const events = tr.on ? tr.take() : NO_EVENTS;
     tr.on = false;
     const outcome = this.outcomeOf(no, step, thread, res, before);
     if (res.notModelled) this.halted = { step: no, line: st.pos.line, what: res.notModelled };
@@ -420,16 +421,17 @@ export class Session {
     tr.enter(def.kfn ?? def.name, `current = ${who}`);
   }
 
-  private faultCounts(): Map<string, { min: number; maj: number }> {
-    const out = new Map<string, { min: number; maj: number }>();
-    for (const [n, e] of this.tasks) {
+  /** Fault counters of every task's process, in this.tasks order: [min0, maj0, min1, maj1, ...]. */
+  private faultCounts(): number[] {
+    const out: number[] = [];
+    for (const e of this.tasks.values()) {
       const r = e.thread.getrusage();
-      out.set(n, { min: r.ru_minflt, maj: r.ru_majflt });
+      out.push(r.ru_minflt, r.ru_majflt);
     }
     return out;
   }
 
-  private outcomeOf(no: number, step: CheckedStep, thread: Thread | null, res: StepResult, before: Map<string, { min: number; maj: number }>): Outcome {
+  private outcomeOf(no: number, step: CheckedStep, thread: Thread | null, res: StepResult, before: number[]): Outcome {
     const def = step.def;
     const retKind: RetKind = def.result === 'bytes' ? 'none' : def.result === 'fds' ? 'int' : def.result;
     const o: Outcome = {
@@ -463,18 +465,17 @@ export class Session {
     if (res.text !== undefined) o.text = res.text;
     const info: Record<string, FieldValue> = { ...(res.info ?? {}) };
     const after = this.faultCounts();
-    if (thread) {
-      const own = [...this.tasks].find(([, e]) => e.thread.tgid === thread.tgid)?.[0] ?? step.who.name;
-      const b = before.get(own) ?? before.get(step.who.name);
-      const a = after.get(own) ?? after.get(step.who.name);
-      if (a && b) {
-        info.minflt = a.min - b.min;
-        info.majflt = a.maj - b.maj;
+    // Tasks created by this step (fork, clone) come last and have no "before": their change is 0.
+    let i = 0;
+    for (const [n, e] of this.tasks) {
+      const dMin = after[i]! - (before[i] ?? after[i]!);
+      const dMaj = after[i + 1]! - (before[i + 1] ?? after[i + 1]!);
+      if (thread && e.thread.tgid === thread.tgid && info.minflt === undefined) {
+        info.minflt = dMin;
+        info.majflt = dMaj;
       }
-    }
-    for (const [n, a] of after) {
-      const b = before.get(n);
-      if (b && (a.min !== b.min || a.maj !== b.maj)) info[`faults[${n}]`] = `+${a.min - b.min}/+${a.maj - b.maj}`;
+      if (dMin !== 0 || dMaj !== 0) info[`faults[${n}]`] = `+${dMin}/+${dMaj}`;
+      i += 2;
     }
     if (res.access?.faultsFixed) info.faults_fixed = res.access.faultsFixed;
     o.info = info;

@@ -6,7 +6,7 @@
 //   A: p = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
 //   A: store(p, "x")  expect SIGSEGV{SEGV_PKUERR, addr=p, pkey=k}
 //   kworker: get_user_pages_remote(mm=B, p, 1, FOLL_WRITE)
-import { EmbeddedActionsParser, Lexer, createToken, type IToken, type TokenType } from './chevrotain.js';
+import { EmbeddedActionsParser, Lexer, createToken, type IOrAlt, type IToken, type TokenType } from './chevrotain.js';
 import type { Arg, BinOp, CmpOp, ExpectItem, Expr, Prefix, Script, Stmt } from './ast.js';
 import { ScenarioError, type Pos } from './errors.js';
 
@@ -75,7 +75,10 @@ const ALL_TOKENS: TokenType[] = [
   BinOpTok, UnaryOpTok,
 ];
 
-const lexer = new Lexer(ALL_TOKENS, { positionTracking: 'full', ensureOptimizations: false });
+/** What may follow a name in an expression: a call, a signal pattern, an index. */
+type Suffix = { k: 'call' | 'sig'; args: Arg[]; end: IToken } | { k: 'index'; index: Expr; end: IToken };
+
+const lexer = new Lexer(ALL_TOKENS, { positionTracking: 'onlyStart', ensureOptimizations: false });
 
 function posOf(t: IToken): Pos {
   return { line: t.startLine ?? 1, col: t.startColumn ?? 1, len: t.image.length || 1 };
@@ -88,9 +91,17 @@ function span(a: Pos, b: Pos, sameLineEndCol?: number): Pos {
 }
 
 /** C escapes: \n \t \r \0 \\ \" \' \xHH \ooo. */
+const ENC = new TextEncoder();
+
 export function unescapeC(body: string, pos: Pos): Uint8Array {
+  // Plain ASCII without escapes (the common case): the characters are the bytes.
+  if (/^[\x20-\x5b\x5d-\x7e]*$/.test(body)) {
+    const b = new Uint8Array(body.length);
+    for (let i = 0; i < body.length; i++) b[i] = body.charCodeAt(i);
+    return b;
+  }
   const out: number[] = [];
-  const enc = new TextEncoder();
+  const enc = ENC;
   for (let i = 0; i < body.length; i++) {
     const c = body[i]!;
     if (c !== '\\') {
@@ -157,8 +168,15 @@ class ScenarioParser extends EmbeddedActionsParser {
   }
 
   /** One statement, without the line end. */
+  // Alternatives arrays are built once and kept: they only refer to `this`, and rebuilding them
+  // (with their closures) on every call was most of the parser's allocation.
+  private altStatement?: IOrAlt<Stmt>[];
+  private altArg?: IOrAlt<Arg>[];
+  private altPrimary?: IOrAlt<Expr>[];
+  private altSuffix?: IOrAlt<Suffix>[];
+
   statement = this.RULE('statement', (): Stmt | null => {
-    return this.OR([
+    return this.OR(this.altStatement ??= [
       { ALT: () => this.SUBRULE(this.profileStmt) },
       { ALT: () => this.SUBRULE(this.machineStmt) },
       { ALT: () => this.SUBRULE(this.titleStmt) },
@@ -282,7 +300,7 @@ class ScenarioParser extends EmbeddedActionsParser {
   });
 
   arg = this.RULE('arg', (): Arg => {
-    return this.OR([
+    return this.OR(this.altArg ??= [
       {
         GATE: () => this.LA(1).tokenType === Ident && this.LA(2).tokenType === Eq,
         ALT: () => {
@@ -330,7 +348,7 @@ class ScenarioParser extends EmbeddedActionsParser {
   });
 
   primary = this.RULE('primary', (): Expr => {
-    return this.OR([
+    return this.OR(this.altPrimary ??= [
       {
         ALT: () => {
           const t = this.CONSUME(NumberLit);
@@ -379,33 +397,39 @@ class ScenarioParser extends EmbeddedActionsParser {
       {
         ALT: () => {
           const n = this.CONSUME(Ident);
-          const suffix = this.OPTION3(() => this.OR2([
+          const sfx = this.OPTION3(() => this.OR2(this.altSuffix ??= [
             {
               ALT: () => {
                 this.CONSUME2(LParen);
-                const args = this.OPTION(() => this.SUBRULE(this.argList)) ?? [];
-                const rp = this.CONSUME2(RParen);
-                return this.ACTION((): Expr => ({ k: 'call', name: n.image, args: args ?? [], pos: span(posOf(n), posOf(rp)) }));
+                const args = this.OPTION(() => this.SUBRULE(this.argList));
+                const end = this.CONSUME2(RParen);
+                return { k: 'call' as const, args: args ?? [], end };
               },
             },
             {
               ALT: () => {
                 this.CONSUME2(LBrace);
-                const args = this.OPTION2(() => this.SUBRULE2(this.argList)) ?? [];
-                const rb = this.CONSUME2(RBrace);
-                return this.ACTION((): Expr => ({ k: 'sig', name: n.image, args: args ?? [], pos: span(posOf(n), posOf(rb)) }));
+                const args = this.OPTION2(() => this.SUBRULE2(this.argList));
+                const end = this.CONSUME2(RBrace);
+                return { k: 'sig' as const, args: args ?? [], end };
               },
             },
             {
               ALT: () => {
                 this.CONSUME(LBrack);
-                const i = this.SUBRULE3(this.expr);
-                const rb = this.CONSUME(RBrack);
-                return this.ACTION((): Expr => ({ k: 'index', base: { k: 'name', name: n.image, pos: posOf(n) }, index: i, pos: span(posOf(n), posOf(rb)) }));
+                const index = this.SUBRULE3(this.expr);
+                const end = this.CONSUME(RBrack);
+                return { k: 'index' as const, index, end };
               },
             },
           ]));
-          return this.ACTION((): Expr => suffix ?? { k: 'name', name: n.image, pos: posOf(n) });
+          return this.ACTION((): Expr => {
+            const np = posOf(n);
+            if (!sfx) return { k: 'name', name: n.image, pos: np };
+            const pos = span(np, posOf(sfx.end));
+            if (sfx.k === 'index') return { k: 'index', base: { k: 'name', name: n.image, pos: np }, index: sfx.index, pos };
+            return { k: sfx.k, name: n.image, args: sfx.args, pos };
+          });
         },
       },
     ]);
@@ -529,7 +553,7 @@ export function parseScenario(source: string, file = '<input>'): Script {
       if (st.k === 'step') {
         const first = cur[0]!;
         const last = cur[cur.length - 1]!;
-        if (first.startLine === last.startLine) st.text = (lines[first.startLine! - 1] ?? '').slice(first.startColumn! - 1, last.endColumn!);
+        if (first.startLine === last.startLine) st.text = (lines[first.startLine! - 1] ?? '').slice(first.startColumn! - 1, last.startColumn! - 1 + last.image.length);
         else st.text = cur.map((x) => x.image).join(' ');
       }
       stmts.push(st);

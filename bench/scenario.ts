@@ -1,0 +1,94 @@
+// Scenario-language benchmark (issue 5): a 10,000-step scenario in-process, and the wall time of
+// `gupsim run` of a small scenario as a fresh process, as a user sees it.
+//
+//   npm run bench:scenario            (builds first; run from the repository root)
+//   node dist/bench/scenario.js --reps 15
+//
+// The machine's load average is printed with the numbers: on a shared machine wall time
+// stretches with load, CPU time much less.
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseScenario } from '../src/scenario/parser.js';
+import { checkAll, Session } from '../src/scenario/interp.js';
+
+const ri = process.argv.indexOf('--reps');
+const reps = ri > 0 ? Number(process.argv[ri + 1]) : 10;
+
+function bigScenario(steps: number): string {
+  const lines = ['task A', 'A: p = mmap(NULL, 16 * 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)',
+    'A: k = pkey_alloc(0, 0)', 'A: sigaction(SIGSEGV, skip)', 'A: B = fork()'];
+  for (let i = 0; lines.length < steps + 1; i++) {
+    const off = (i * 4096 + i) % (16 * 4096);
+    switch (i % 8) {
+      case 0: lines.push(`A: store(p + ${off}, "abcd") expect ok`); break;
+      case 1: lines.push(`A: load(p + ${off}, 4) expect ok`); break;
+      case 2: lines.push('A: pkey_mprotect(p, 4096, PROT_READ|PROT_WRITE, k) expect 0'); break;
+      case 3: lines.push('A: pkey_set(k, PKEY_DISABLE_WRITE)'); break;
+      case 4: lines.push('A: store(p, "x") expect SIGSEGV{SEGV_PKUERR, addr=p, pkey=k}'); break;
+      case 5: lines.push('A: pkey_set(k, 0)'); break;
+      case 6: lines.push(`B: load(p + ${off}, 8)`); break;
+      case 7: lines.push('A: madvise(p + 0x8000, 4096, MADV_DONTNEED) expect 0'); break;
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+interface Timing { wallMs: number; cpuMs: number; phases: { parse: number; check: number; run: number } }
+
+function runOnce(src: string): Timing {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  const script = parseScenario(src, 'big.scn');
+  const t1 = performance.now();
+  checkAll(script);
+  const t2 = performance.now();
+  const s = new Session(src, 'big.scn');
+  for (const st of script.stmts) s.exec(st);
+  const t3 = performance.now();
+  const c = process.cpuUsage(c0);
+  if (s.steps !== 10000) throw new Error(`ran ${s.steps} steps`);
+  return { wallMs: t3 - t0, cpuMs: (c.user + c.system) / 1000, phases: { parse: t1 - t0, check: t2 - t1, run: t3 - t2 } };
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+const f = (x: number): string => x.toFixed(0).padStart(6);
+
+const src = bigScenario(10000);
+const cold = runOnce(src);
+const warm = Array.from({ length: 5 }, () => runOnce(src));
+console.log(`load average: ${os.loadavg().map((x) => x.toFixed(2)).join(' ')} on ${os.cpus().length} CPUs (${os.cpus()[0]?.model ?? '?'})`);
+console.log('\n10,000-step scenario (parse + check + run, in-process)');
+console.log('            wall ms  cpu ms   parse   check     run');
+console.log(`first run  ${f(cold.wallMs)}  ${f(cold.cpuMs)}  ${f(cold.phases.parse)}  ${f(cold.phases.check)}  ${f(cold.phases.run)}`);
+const wm = median(warm.map((w) => w.wallMs));
+const w = warm.find((x) => x.wallMs === wm)!;
+console.log(`warm, med  ${f(w.wallMs)}  ${f(w.cpuMs)}  ${f(w.phases.parse)}  ${f(w.phases.check)}  ${f(w.phases.run)}`);
+
+// `gupsim run` of a small scenario as a new process: wall clock, and the child's own CPU time.
+const cli = 'dist/src/cli/main.js';
+const small = 'examples/pkeys-basics.scn';
+const cpuHook = 'data:text/javascript,process.on("exit",()=>{const c=process.cpuUsage();process.stderr.write("CPU "+((c.user+c.system)/1000)+"\\n")})';
+const walls: number[] = [];
+const cpus: number[] = [];
+const bare: number[] = [];
+if (!existsSync(cli)) throw new Error('build first: npm run build');
+for (let i = 0; i < reps; i++) {
+  let t = performance.now();
+  const r = spawnSync(process.execPath, ['--import', cpuHook, cli, 'run', small], { encoding: 'utf8' });
+  walls.push(performance.now() - t);
+  if (r.status !== 0) throw new Error(`gupsim run failed: ${r.stderr}`);
+  cpus.push(Number(/CPU ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN));
+  t = performance.now();
+  spawnSync(process.execPath, ['-e', '0']);
+  bare.push(performance.now() - t);
+}
+console.log(`\ngupsim run ${small} (${reps} runs, a new process each)`);
+console.log(`wall ms: median ${median(walls).toFixed(0)}, min ${Math.min(...walls).toFixed(0)}; its CPU ms: median ${median(cpus).toFixed(0)}`);
+console.log(`node -e 0 on the same machine, for scale: median ${median(bare).toFixed(0)} ms, min ${Math.min(...bare).toFixed(0)} ms`);
+
+mkdirSync('bench/results', { recursive: true });
+writeFileSync('bench/results/scenario.json', JSON.stringify({
+  date: new Date().toISOString(), loadavg: os.loadavg(), cpus: os.cpus().length, node: process.version,
+  steps10k: { first: cold, warmMedian: w }, cliRun: { file: small, wallMs: walls, cpuMs: cpus, nodeBareMs: bare },
+}, null, 2) + '\n');
