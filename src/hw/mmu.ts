@@ -2,7 +2,7 @@
 // including protection keys (§4.6.2). Pure hardware: no kernel policy here.
 import { FRAMES_PER_SLAB_SHIFT, PhysMem } from './physmem.js';
 import {
-  PAGE_SIZE, PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PTE_HI_NX, ptePfn, ptePkey, vaIndices,
+  PTE_A, PTE_D, PTE_P, PTE_PS, PTE_RW, PTE_US, PTE_HI_NX, ptePfn, ptePkey, vaIndices,
 } from './pte.js';
 import { X86_PF_INSTR, X86_PF_PK, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE } from './pf_error.js';
 import { pkruAllowsRead, pkruAllowsWrite } from './pkru.js';
@@ -30,12 +30,13 @@ export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessK
   const fetch = kind === ACC_FETCH;
   const base = (write ? X86_PF_WRITE : 0) | (user ? X86_PF_USER : 0) | (fetch ? X86_PF_INSTR : 0);
   // vaIndices() without the array (this is the hottest function of the model): 9 bits each from
-  // bits 39, 30, 21 and 12 of va; only the PGD index needs more than 32 bits of the page number.
-  const vpn = Math.floor(va / PAGE_SIZE);
-  const i0 = Math.floor(vpn / 0x8000000) & 511;
-  const i1 = (vpn >>> 18) & 511;
-  const i2 = (vpn >>> 9) & 511;
-  const i3 = vpn & 511;
+  // bits 39, 30, 21 and 12 of va, computed on the two 32-bit halves of va (int32 arithmetic only).
+  const vhi = Math.floor(va / 0x100000000);
+  const vlo = (va - vhi * 0x100000000) >>> 0;
+  const i0 = (vhi >>> 7) & 511;
+  const i1 = ((vlo >>> 30) | (vhi << 2)) & 511;
+  const i2 = (vlo >>> 21) & 511;
+  const i3 = (vlo >>> 12) & 511;
   const slabs = mem.slabs32;
   let table = cpu.cr3;
   let us = true;
