@@ -15,6 +15,7 @@ import { PKRU_PATHS, REVIEW, TODAY, runRow, table, type RowResult } from '../sce
 import { paintFor, type Painter } from './paint.js';
 import { runRepl } from './repl.js';
 import { registerServe } from './serve.js';
+import { registerOracle } from './oracle.js';
 
 export const EXIT = { ok: 0, failed: 1, input: 2, internal: 3 } as const;
 
@@ -407,12 +408,15 @@ export function buildProgram(io: Out = stdio, state: State = { code: EXIT.ok }):
     .action((o: { json?: boolean }) => guarded(io, () => cmdSteps(o, io))());
 
   registerServe(program);
+  registerOracle(program);
   return program;
 }
 
 export async function main(argv: string[], io: Out = stdio): Promise<number> {
   const state: State = { code: EXIT.ok };
   const program = buildProgram(io, state);
+  // `serve` reports a failure to start through process.exitCode: take it as this run's status.
+  const outer = process.exitCode;
   try {
     await program.parseAsync(argv, { from: 'user' });
   } catch (e) {
@@ -423,8 +427,12 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
     io.err(`gupsim: internal error: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.internal;
   }
-  // `serve` reports a failure to start through process.exitCode.
-  return state.code || (typeof process.exitCode === 'number' ? process.exitCode : EXIT.ok);
+  const served = process.exitCode;
+  if (served !== outer) {
+    process.exitCode = outer;
+    if (typeof served === 'number' && served !== 0) return state.code || served;
+  }
+  return state.code;
 }
 
 export type { Painter };

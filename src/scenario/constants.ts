@@ -85,6 +85,14 @@ export const SPLICE_F: FlagSet = {
   bits: [[1, 'SPLICE_F_MOVE'], [2, 'SPLICE_F_NONBLOCK'], [4, 'SPLICE_F_MORE'], [8, 'SPLICE_F_GIFT']],
 };
 
+export const SIGPROCMASK_HOW: EnumSet = { names: [[0, 'SIG_BLOCK'], [1, 'SIG_UNBLOCK'], [2, 'SIG_SETMASK']] };
+
+export const FUTEX_OP: FlagSet = {
+  zero: 'FUTEX_WAIT',
+  field: { mask: 0x7f, names: [[0, 'FUTEX_WAIT'], [1, 'FUTEX_WAKE']] },
+  bits: [[128, 'FUTEX_PRIVATE_FLAG']],
+};
+
 export const SEEK: EnumSet = { names: [[0, 'SEEK_SET'], [1, 'SEEK_CUR'], [2, 'SEEK_END'], [3, 'SEEK_DATA'], [4, 'SEEK_HOLE']] };
 
 export const RUSAGE: EnumSet = { names: [[0, 'RUSAGE_SELF'], [-1, 'RUSAGE_CHILDREN'], [1, 'RUSAGE_THREAD']] };
@@ -147,6 +155,7 @@ export function signalName(signo: number): string {
 export function siCodeName(signo: number, code: number): string {
   if (code === 0) return 'SI_USER';
   if (code === 0x80) return 'SI_KERNEL';
+  if (code === -6) return 'SI_TKILL';
   const set = SI_CODES[signalName(signo)];
   return (set && enumName(set, code)) ?? String(code);
 }
@@ -185,8 +194,8 @@ export const CONSTANTS: ReadonlyMap<string, bigint> = (() => {
     for (const [v, n] of s.bits) m.set(n, BigInt(v));
     if (s.field) for (const [v, n] of s.field.names) m.set(n, BigInt(v));
   };
-  for (const s of [PROT, MAP, MREMAP, OPEN, PKEY_RIGHTS, FOLL, SA, SPLICE_F]) addFlags(s);
-  for (const s of [MADV, SEEK, RUSAGE, SIGNALS, PTRACE]) for (const [v, n] of s.names) m.set(n, BigInt(v));
+  for (const s of [PROT, MAP, MREMAP, OPEN, PKEY_RIGHTS, FOLL, SA, SPLICE_F, FUTEX_OP]) addFlags(s);
+  for (const s of [MADV, SEEK, RUSAGE, SIGNALS, PTRACE, SIGPROCMASK_HOW]) for (const [v, n] of s.names) m.set(n, BigInt(v));
   for (const s of Object.values(SI_CODES)) for (const [v, n] of s.names) m.set(n, BigInt(v));
   for (const [v, n] of ERRNOS) m.set(n, BigInt(v));
   m.set('PROT_NONE', 0n);
@@ -198,6 +207,12 @@ export const CONSTANTS: ReadonlyMap<string, bigint> = (() => {
   m.set('PKEY_DISABLE_EXECUTE', 4n); // accepted by arm64 POE kernels only; x86 returns EINVAL
   m.set('SI_USER', 0n);
   m.set('SI_KERNEL', 0x80n);
+  m.set('SI_TKILL', -6n);
+  m.set('SS_ONSTACK', 1n);
+  m.set('SS_DISABLE', 2n);
+  m.set('SS_AUTODISARM', 1n << 31n);
+  m.set('MINSIGSTKSZ', 2048n);
+  m.set('SIGSTKSZ', 8192n);
   return m;
 })();
 

@@ -6,7 +6,7 @@ import { Sim, Thread } from '../api.js';
 import { FdTable } from '../kernel/fs.js';
 import { TEXT_BASE, TEXT_FUNC_OFFSET } from '../kernel/exec.js';
 import { Task, ThreadGroup } from '../kernel/task.js';
-import type { SignalDelivery } from '../kernel/signal.js';
+import { signalLog, type SignalDelivery } from '../kernel/signal.js';
 import type { TraceEvent } from '../trace/trace.js';
 import type { ProfileName } from '../profiles/profile.js';
 import type { Expr, Script } from './ast.js';
@@ -357,6 +357,8 @@ export class Session {
     }
     const args = this.makeArgs(step);
     const before = this.faultCounts();
+    const logBefore = new Map<TaskEntry, number>();
+    for (const e of this.tasks.values()) logBefore.set(e, signalLog(e.thread.task).length);
     const ctx: RunCtx = {
       sim, m, thread, current, taskName: step.who.name, bind: st.bind?.name, symbols: this.symbols,
       self() {
@@ -395,11 +397,26 @@ export class Session {
     }
     const events = tr.on ? tr.take() : NO_EVENTS;
     tr.on = false;
-    const outcome = this.outcomeOf(no, step, thread, res, before);
+    // Signals: every delivery to the step's thread during the step (faults, tgkill, SIGILL ...),
+    // as its signal log records them; queued (blocked) signals show when they are delivered.
+    const fresh = (e: TaskEntry): SignalDelivery[] => signalLog(e.thread.task).slice(logBefore.get(e) ?? 0).filter((d) => d.outcome !== 'queued');
+    const own = thread ? [...this.tasks.values()].find((e) => e.thread === thread) : undefined;
+    const delivered = own ? fresh(own) : (res.access?.signals ?? res.signals ?? []);
+    // Signals that reached other threads during the step (tgkill to a sibling, a forced kill).
+    const elsewhere: string[] = [];
+    for (const e of this.tasks.values()) {
+      if (e === own || !logBefore.has(e)) continue;
+      for (const d of fresh(e)) {
+        elsewhere.push(`[pid ${e.thread.pid}] ${signalLine(sigOut(d.info, (pid) => this.nameOfPid(pid)))}`);
+        if (d.killed) elsewhere.push(`[pid ${e.thread.pid}] +++ killed by ${sigOut(d.info).sig} +++`);
+      }
+    }
+    const outcome = this.outcomeOf(no, step, thread, res, before, delivered);
     if (res.notModelled) this.halted = { step: no, line: st.pos.line, what: res.notModelled };
     this.bind(step, outcome, res);
     this.noteDeaths(outcome);
     const lines = this.render(step, outcome, res, args, thread);
+    lines.extra.push(...elsewhere);
     const expects = this.halted ? step.preds.map((p) => skippedExpect(p)) : step.preds.map((p) => this.evalPred(p, step, outcome));
     this.last = { step, outcome };
     return { kind: 'step', outcome, prefix, line: lines.line, extra: lines.extra, events, expects, canonical: canonicalLine(outcome, this.symbols), pos: st.pos, src: st.text };
@@ -431,7 +448,7 @@ export class Session {
     return out;
   }
 
-  private outcomeOf(no: number, step: CheckedStep, thread: Thread | null, res: StepResult, before: number[]): Outcome {
+  private outcomeOf(no: number, step: CheckedStep, thread: Thread | null, res: StepResult, before: number[], sigs: readonly SignalDelivery[]): Outcome {
     const def = step.def;
     const retKind: RetKind = def.result === 'bytes' ? 'none' : def.result === 'fds' ? 'int' : def.result;
     const o: Outcome = {
@@ -455,8 +472,8 @@ export class Session {
         if (retKind === 'task' && res.retTask) o.retTask = res.retTask;
       }
     }
-    const sigs: SignalDelivery[] = res.access?.signals ?? res.signals ?? [];
-    o.signals = sigs.map((d) => sigOut(d.info));
+    const byPid = (pid: number): string => this.nameOfPid(pid);
+    o.signals = sigs.map((d) => sigOut(d.info, byPid));
     const killedBy = sigs.find((d) => d.killed);
     if (killedBy || res.killed || res.access?.killed) o.killed = (killedBy ? sigOut(killedBy.info).sig : o.signals[o.signals.length - 1]?.sig) ?? 'SIGKILL';
     if (res.exited !== undefined) o.exited = res.exited;
@@ -521,7 +538,11 @@ export class Session {
     if (o.status === 'not-modelled') {
       line = `${def.straceName ?? def.name}(${step.params.map((q) => showArg(args.value(q.name))).join(', ')})${retText}`;
     } else if (def.strace) line = def.strace(pc);
-    else line = `${def.straceName ?? def.name}(${step.params.map((q) => formatArg(args.value(q.name), q.fmt, q.kind)).join(', ')})${retText}`;
+    else {
+      // strace prints pids as numbers; task names stay for kernel-context arguments (tsk, mm).
+      const shown = step.params.map((q) => (q.kind === 'pid' ? args.big(q.name).toString() : formatArg(args.value(q.name), q.fmt, q.kind)));
+      line = `${def.straceName ?? def.name}(${shown.join(', ')})${retText}`;
+    }
     const extra: string[] = [];
     for (const s of o.signals) extra.push(signalLine(s));
     if (o.killed) extra.push(`+++ killed by ${o.killed} +++`);

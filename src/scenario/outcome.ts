@@ -9,7 +9,7 @@
 //     bound to `name` (unbound results are named `$sN`, N the step number); otherwise as hex;
 //   - pids: as the task's name.
 //
-// Field order: ret, errno, then per signal sig/code/addr/pkey (a new `sig=` starts a new signal),
+// Field order: ret, errno, then per signal sig/code/addr/pkey/sender (a new `sig=` starts a new signal),
 // killed, exited, data, then the step's own fields in the order the step defines them.
 // Values never contain spaces. `data` is the bytes as lowercase hex when at most 32 bytes, else
 // `<len>B:fnv1a32=<8 hex digits>`.
@@ -23,6 +23,10 @@ export interface SigOut {
   codeName: string;
   addr?: bigint;
   pkey?: number;
+  /** Sender of a kill()/tgkill() signal: its task name (si_pid, printed symbolically), pid and si_uid. */
+  sender?: string;
+  pid?: number;
+  uid?: number;
   /** The page-fault error code behind it (model detail, not canonical). */
   pfError?: number;
 }
@@ -145,6 +149,7 @@ export function canonicalLine(o: Outcome, syms: SymbolTable): string {
     parts.push(`sig=${s.sig}`, `code=${s.codeName}`);
     if (s.addr !== undefined) parts.push(`addr=${syms.symbolize(s.addr)}`);
     if (s.pkey !== undefined) parts.push(`pkey=${s.pkey}`);
+    if (s.sender !== undefined) parts.push(`sender=${s.sender}`);
   }
   if (o.killed) parts.push(`killed=${o.killed}`);
   if (o.exited !== undefined) parts.push(`exited=${o.exited}`);
@@ -160,10 +165,10 @@ export interface CanonicalStep {
   name: string;
   /** Every key=value except the signal groups, in order (ret, errno, killed, data, fields...). */
   fields: [string, string][];
-  signals: { sig: string; code?: string; addr?: string; pkey?: string }[];
+  signals: { sig: string; code?: string; addr?: string; pkey?: string; sender?: string }[];
 }
 
-const SIGNAL_KEYS = new Set(['code', 'addr', 'pkey']);
+const SIGNAL_KEYS = new Set(['code', 'addr', 'pkey', 'sender']);
 
 /** Parse a canonical line; null if the line is not one (e.g. other program output). */
 export function parseCanonicalLine(line: string): CanonicalStep | null {
@@ -177,7 +182,7 @@ export function parseCanonicalLine(line: string): CanonicalStep | null {
     const v = w.slice(eq + 1);
     if (k === 'sig') out.signals.push({ sig: v });
     else if (SIGNAL_KEYS.has(k) && out.signals.length > 0 && out.signals[out.signals.length - 1]![k as 'code'] === undefined) {
-      out.signals[out.signals.length - 1]![k as 'code' | 'addr' | 'pkey'] = v;
+      out.signals[out.signals.length - 1]![k as 'code' | 'addr' | 'pkey' | 'sender'] = v;
     } else out.fields.push([k, v]);
   }
   return out;
@@ -204,7 +209,7 @@ export function diffCanonical(model: CanonicalStep, kernel: CanonicalStep): Fiel
   for (let i = 0; i < n; i++) {
     const a = model.signals[i];
     const b = kernel.signals[i];
-    for (const k of ['sig', 'code', 'addr', 'pkey'] as const) {
+    for (const k of ['sig', 'code', 'addr', 'pkey', 'sender'] as const) {
       if (a?.[k] !== b?.[k]) d.push({ step, field: `signal[${i}].${k}`, model: a?.[k], kernel: b?.[k] });
     }
   }
@@ -224,7 +229,7 @@ export function outcomeToJson(o: Outcome, syms: SymbolTable): Record<string, unk
     ret: o.ret === undefined ? null : o.retKind === 'addr' || o.retKind === 'hex' ? (o.ret < 0n ? o.ret.toString() : hex(o.ret)) : o.ret.toString(),
     retTask: o.retTask ?? null,
     errno: o.errno ?? null,
-    signals: o.signals.map((s) => ({ sig: s.sig, code: s.codeName, addr: s.addr === undefined ? null : hex(s.addr), pkey: s.pkey ?? null })),
+    signals: o.signals.map((s) => ({ sig: s.sig, code: s.codeName, addr: s.addr === undefined ? null : hex(s.addr), pkey: s.pkey ?? null, sender: s.sender ?? null })),
     killed: o.killed ?? null,
     exited: o.exited ?? null,
     data: o.data ? dataField(o.data) : null,

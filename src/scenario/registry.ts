@@ -29,8 +29,13 @@ export type Value =
   | { t: 'handler'; v: HandlerName }
   | { t: 'iov'; v: { base: bigint; len: bigint }[] };
 
-export type HandlerName = 'skip' | 'retry' | 'SIG_DFL' | 'SIG_IGN';
-export const HANDLERS: readonly HandlerName[] = ['skip', 'retry', 'SIG_DFL', 'SIG_IGN'];
+/**
+ * Signal handlers a scenario can install (the model runs them: kernel/task.ts SigAction): 'skip'
+ * records the signal and returns past the interrupted instruction, 'retry' returns and lets it
+ * re-execute, 'longjmp' siglongjmp()s out (PKRU stays the handler's), 'exit' ends the thread.
+ */
+export type HandlerName = 'skip' | 'retry' | 'longjmp' | 'exit' | 'SIG_DFL' | 'SIG_IGN';
+export const HANDLERS: readonly HandlerName[] = ['skip', 'retry', 'longjmp', 'exit', 'SIG_DFL', 'SIG_IGN'];
 
 /** The static type of an expression. */
 export type VType = Value['t'];

@@ -91,12 +91,18 @@ export function signalLine(s: SigOut): string {
   const f = [`si_signo=${s.sig}`, `si_code=${s.codeName}`];
   if (s.addr !== undefined) f.push(`si_addr=${hexAddr(s.addr)}`);
   if (s.pkey !== undefined) f.push(`si_pkey=${s.pkey}`);
+  if (s.pid !== undefined) f.push(`si_pid=${s.pid}`, `si_uid=${s.uid ?? 0}`);
   return `--- ${s.sig} {${f.join(', ')}} ---`;
 }
 
-export function sigOut(info: { signo: number; code: number; addr?: number; pkey?: number; pfError?: number }): SigOut {
+export function sigOut(info: { signo: number; code: number; addr?: number; pkey?: number; pfError?: number; pid?: number; uid?: number },
+  nameOfPid?: (pid: number) => string): SigOut {
   const o: SigOut = { signo: info.signo, sig: signalName(info.signo), code: info.code, codeName: siCodeName(info.signo, info.code) };
-  if (info.addr !== undefined) o.addr = BigInt(info.addr);
+  if (info.pid !== undefined) {
+    o.pid = info.pid;
+    o.sender = nameOfPid ? nameOfPid(info.pid) : String(info.pid);
+    o.uid = info.uid ?? 0;
+  } else if (info.addr !== undefined) o.addr = BigInt(info.addr);
   if (info.pkey !== undefined) o.pkey = info.pkey;
   if (info.pfError !== undefined) o.pfError = info.pfError;
   return o;

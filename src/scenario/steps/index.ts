@@ -3,3 +3,4 @@ import './syscalls.js';
 import './user.js';
 import './query.js';
 import './gup.js';
+import './signals.js';

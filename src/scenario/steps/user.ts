@@ -1,15 +1,14 @@
 // User-mode steps: loads, stores and instruction fetches done by the CPU for the thread, the
 // WRPKRU/RDPKRU instructions and glibc's pkey_set()/pkey_get() helpers. None is a system call.
+import { rdpkru, wrpkru } from '../../kernel/pku.js';
 import { forceSigFault } from '../../kernel/signal.js';
-import type { Task } from '../../kernel/task.js';
-import type { Machine } from '../../kernel/machine.js';
 import { PKEY_RIGHTS } from '../constants.js';
 import { p, registerStep, type PrintCtx, type RunCtx, type StepResult } from '../registry.js';
 import { formatArg, quoteBytes } from '../strace.js';
 
 const USER_LIMIT = 2n ** 47n;
 const KERNEL_HALF = 0xffff800000000000n;
-const SIGSEGV = 11, SIGILL = 4, SEGV_MAPERR = 1, SI_KERNEL = 0x80, ILL_ILLOPN = 2;
+const SIGSEGV = 11, SEGV_MAPERR = 1, SI_KERNEL = 0x80;
 
 /**
  * Accesses the model's page walk cannot express: a non-canonical address raises #GP, which Linux
@@ -23,13 +22,6 @@ function outOfUserRange(ctx: RunCtx, addr: bigint, len: bigint): StepResult | nu
   const at = addr < USER_LIMIT ? USER_LIMIT : addr;
   const info = at >= KERNEL_HALF ? { signo: SIGSEGV, code: SEGV_MAPERR, addr: Number(at) } : { signo: SIGSEGV, code: SI_KERNEL, addr: 0 };
   const d = ctx.m.runAs(t, () => forceSigFault(ctx.m, t, info));
-  return { signals: [d], killed: d.killed };
-}
-
-/** WRPKRU/RDPKRU without OSPKE are undefined opcodes: SIGILL (ILL_ILLOPN). */
-function noPku(m: Machine, t: Task): StepResult | null {
-  if (m.pke) return null;
-  const d = m.runAs(t, () => forceSigFault(m, t, { signo: SIGILL, code: ILL_ILLOPN }));
   return { signals: [d], killed: d.killed };
 }
 
@@ -91,19 +83,19 @@ registerStep({
   doc: 'exec(addr): an instruction fetch at addr (a call into it); protection keys never apply to fetches',
 });
 
+// WRPKRU/RDPKRU are the model's instructions (kernel/pku.ts): without CR4.PKE they raise #UD,
+// which the kernel turns into SIGILL; the signal shows in the step's outcome.
 registerStep({
   name: 'wrpkru', kind: 'user', result: 'none',
   params: [p('pkru', 'uint', 'hex')],
   run: (ctx, a) => {
     const t = ctx.self();
-    const bad = noPku(ctx.m, t.task);
-    if (bad) return bad;
-    const before = t.rdpkru();
-    t.wrpkru(a.num('pkru'));
-    return { info: { pkru_before: `0x${before.toString(16).padStart(8, '0')}` } };
+    const before = t.task.pkru;
+    const r = ctx.m.runAs(t.task, () => wrpkru(ctx.m, t.task, a.num('pkru')));
+    return { signals: r.signals, killed: r.killed, info: { pkru_before: `0x${before.toString(16).padStart(8, '0')}` } };
   },
   strace: (c) => `wrpkru(0x${(c.args.num('pkru') >>> 0).toString(16).padStart(8, '0')})` +
-    (c.res.signals ? ' = ?' : ` /* PKRU ${String(c.res.info?.pkru_before)} -> 0x${(c.args.num('pkru') >>> 0).toString(16).padStart(8, '0')}, this thread only */`),
+    (c.res.signals?.length ? ' = ?' : ` /* PKRU ${String(c.res.info?.pkru_before)} -> 0x${(c.args.num('pkru') >>> 0).toString(16).padStart(8, '0')}, this thread only */`),
   c: (c) => `wrpkru(${c.args.pkru});`,
   doc: 'wrpkru(value): write this thread\'s PKRU (user mode, no syscall)',
 });
@@ -113,31 +105,21 @@ registerStep({
   params: [],
   run: (ctx) => {
     const t = ctx.self();
-    return noPku(ctx.m, t.task) ?? { ret: t.rdpkru() };
+    const r = ctx.m.runAs(t.task, () => rdpkru(ctx.m, t.task));
+    return r.value === null ? { signals: r.signals, killed: r.killed } : { ret: r.value };
   },
-  strace: (c) => `rdpkru()${c.res.signals ? ' = ?' : c.retText}`,
+  strace: (c) => `rdpkru()${c.res.signals?.length ? ' = ?' : c.retText}`,
   c: () => 'ret = rdpkru();',
   doc: 'rdpkru(): this thread\'s PKRU',
 });
 
-const EINVAL = 22;
-
+// glibc's helpers (sysdeps/unix/sysv/linux/x86/pkey_set.c, pkey_get.c): -1 with errno EINVAL for
+// bad arguments, as the model's Thread.pkeySet()/pkeyGet() return -EINVAL.
 registerStep({
   name: 'pkey_set', kind: 'user', result: 'int',
   params: [p('pkey', 'int'), p('rights', 'uint', PKEY_RIGHTS)],
-  run: (ctx, a) => {
-    const t = ctx.self();
-    const key = a.num('pkey');
-    const rights = a.num('rights');
-    // glibc sysdeps/unix/sysv/linux/x86/pkey_set.c
-    if (key < 0 || key > 15 || rights > 3) return { ret: -1, cErrno: EINVAL };
-    const bad = noPku(ctx.m, t.task);
-    if (bad) return bad;
-    const mask = 3 << (2 * key);
-    t.wrpkru(((t.rdpkru() & ~mask) | (rights << (2 * key))) >>> 0);
-    return { ret: 0 };
-  },
-  strace: (c) => `pkey_set(${c.args.big('pkey')}, ${formatArg(c.args.value('rights'), PKEY_RIGHTS, 'uint')})${c.res.signals ? ' = ?' : c.retText}`,
+  run: (ctx, a) => ({ ret: ctx.self().pkeySet(a.num('pkey'), a.num('rights')) }),
+  strace: (c) => `pkey_set(${c.args.big('pkey')}, ${formatArg(c.args.value('rights'), PKEY_RIGHTS, 'uint')})${c.retText}`,
   c: (c) => `ret = pkey_set(${c.args.pkey}, ${c.args.rights});`,
   doc: 'pkey_set(pkey, rights): glibc helper, sets the key\'s two PKRU bits of this thread',
 });
@@ -145,13 +127,8 @@ registerStep({
 registerStep({
   name: 'pkey_get', kind: 'user', result: 'int',
   params: [p('pkey', 'int')],
-  run: (ctx, a) => {
-    const t = ctx.self();
-    const key = a.num('pkey');
-    if (key < 0 || key > 15) return { ret: -1, cErrno: EINVAL };
-    return noPku(ctx.m, t.task) ?? { ret: (t.rdpkru() >>> (2 * key)) & 3 };
-  },
-  strace: (c) => `pkey_get(${c.args.big('pkey')})${c.res.signals ? ' = ?' : c.retText}`,
+  run: (ctx, a) => ({ ret: ctx.self().pkeyGet(a.num('pkey')) }),
+  strace: (c) => `pkey_get(${c.args.big('pkey')})${c.retText}`,
   c: (c) => `ret = pkey_get(${c.args.pkey});`,
   doc: 'pkey_get(pkey): glibc helper, the key\'s two PKRU bits of this thread',
 });
