@@ -70,7 +70,8 @@ export function srcOf(source: string, pos: Pos): string {
 }
 
 export class Checker {
-  readonly headers: Headers = { profile: DEFAULT_PROFILE, ramBytes: 2 * 1024 ** 3, pku: true, modelOnly: false };
+  /** 512 MiB of RAM by default: the size of the real-kernel oracle's guests (oracle/qemu.ts). */
+  readonly headers: Headers = { profile: DEFAULT_PROFILE, ramBytes: 512 * 1024 ** 2, pku: true, modelOnly: false };
   private readonly names = new Map<string, NameInfo>();
   private started = false;
   private lastStep: CheckedStep | null = null;
