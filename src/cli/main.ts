@@ -16,7 +16,6 @@ import { paintFor, type Painter } from './paint.js';
 import { runRepl } from './repl.js';
 import { registerServe } from './serve.js';
 import { registerOracle } from './oracle.js';
-import { registerOracle } from './oracle.js';
 
 export const EXIT = { ok: 0, failed: 1, input: 2, internal: 3 } as const;
 
@@ -409,7 +408,6 @@ export function buildProgram(io: Out = stdio, state: State = { code: EXIT.ok }):
     .action((o: { json?: boolean }) => guarded(io, () => cmdSteps(o, io))());
 
   registerServe(program);
-  registerOracle(program);
   registerOracle(program);
   return program;
 }
