@@ -29,7 +29,8 @@
 // Platform-neutral: no Node imports.
 import type { Expr, Script } from './ast.js';
 import { Checker, constValue, type CheckedStep } from './check.js';
-import { CONSTANTS, ERRNOS, SIGNALS, SI_CODES } from './constants.js';
+import { CONSTANTS, SIGNALS, SI_CODES } from './constants.js';
+import { ERRNO_NAMES } from '../kernel/errno.js';
 import { ScenarioError, type Pos } from './errors.js';
 import { parseScenario } from './parser.js';
 import { isModelOnly, type CEmitCtx, type ParamDef, type Value } from './registry.js';
@@ -265,7 +266,7 @@ function cName(s: string): string {
 
 /** Name tables the coordinator prints with (the same as constants.ts). */
 function nameTables(): string {
-  const errs = ERRNOS.map(([n, name]) => `\tcase ${n}: return "${name}";`).join('\n');
+  const errs = Object.entries(ERRNO_NAMES).map(([n, name]) => `\tcase ${n}: return "${name}";`).join('\n');
   const sigs = SIGNALS.names.map(([n, name]) => `\tcase ${n}: return "${name}";`).join('\n');
   const codes = Object.entries(SI_CODES).map(([sig, set]) => {
     const n = SIGNALS.names.find(([, s]) => s === sig)?.[0];
