@@ -1,6 +1,7 @@
 // Linux constant names the scenario language knows, with their x86-64 values, and the decoders
 // that print them back the way strace does (flag sets joined by '|', enumerations by name).
 // Values come from the uapi headers (asm-generic/mman-common.h, asm-generic/fcntl.h, ...).
+import { ERRNO_NAMES, errnoName as modelErrnoName } from '../kernel/errno.js';
 
 export interface FlagSet {
   /** What strace prints for 0 (e.g. PROT_NONE), or '0'. */
@@ -111,32 +112,31 @@ export const SI_CODES: Record<string, EnumSet> = {
   SIGILL: { names: [[1, 'ILL_ILLOPC'], [2, 'ILL_ILLOPN'], [3, 'ILL_ILLADR'], [4, 'ILL_ILLTRP']] },
 };
 
-/** errno names and glibc's strerror() texts (x86-64 values). */
-export const ERRNOS: readonly (readonly [number, string, string])[] = [
-  [1, 'EPERM', 'Operation not permitted'], [2, 'ENOENT', 'No such file or directory'], [3, 'ESRCH', 'No such process'],
-  [4, 'EINTR', 'Interrupted system call'], [5, 'EIO', 'Input/output error'], [6, 'ENXIO', 'No such device or address'],
-  [7, 'E2BIG', 'Argument list too long'], [8, 'ENOEXEC', 'Exec format error'], [9, 'EBADF', 'Bad file descriptor'],
-  [10, 'ECHILD', 'No child processes'], [11, 'EAGAIN', 'Resource temporarily unavailable'],
-  [12, 'ENOMEM', 'Cannot allocate memory'], [13, 'EACCES', 'Permission denied'], [14, 'EFAULT', 'Bad address'],
-  [16, 'EBUSY', 'Device or resource busy'], [17, 'EEXIST', 'File exists'], [19, 'ENODEV', 'No such device'],
-  [20, 'ENOTDIR', 'Not a directory'], [21, 'EISDIR', 'Is a directory'], [22, 'EINVAL', 'Invalid argument'],
-  [23, 'ENFILE', 'Too many open files in system'], [24, 'EMFILE', 'Too many open files'],
-  [27, 'EFBIG', 'File too large'], [28, 'ENOSPC', 'No space left on device'], [29, 'ESPIPE', 'Illegal seek'],
-  [32, 'EPIPE', 'Broken pipe'], [34, 'ERANGE', 'Numerical result out of range'],
-  [38, 'ENOSYS', 'Function not implemented'], [75, 'EOVERFLOW', 'Value too large for defined data type'],
-  [95, 'EOPNOTSUPP', 'Operation not supported'], [121, 'EREMOTEIO', 'Remote I/O error'],
-  [133, 'EHWPOISON', 'Memory page has hardware error'],
-];
+/** glibc's strerror() texts, by errno name (the numbers are the model's: kernel/errno.ts). */
+const STRERROR: Record<string, string> = {
+  EPERM: 'Operation not permitted', ENOENT: 'No such file or directory', ESRCH: 'No such process',
+  EINTR: 'Interrupted system call', EIO: 'Input/output error', ENXIO: 'No such device or address',
+  E2BIG: 'Argument list too long', ENOEXEC: 'Exec format error', EBADF: 'Bad file descriptor',
+  ECHILD: 'No child processes', EAGAIN: 'Resource temporarily unavailable', ENOMEM: 'Cannot allocate memory',
+  EACCES: 'Permission denied', EFAULT: 'Bad address', EBUSY: 'Device or resource busy', EEXIST: 'File exists',
+  ENODEV: 'No such device', ENOTDIR: 'Not a directory', EISDIR: 'Is a directory', EINVAL: 'Invalid argument',
+  ENFILE: 'Too many open files in system', EMFILE: 'Too many open files', EFBIG: 'File too large',
+  ENOSPC: 'No space left on device', ESPIPE: 'Illegal seek', EPIPE: 'Broken pipe',
+  ERANGE: 'Numerical result out of range', ENOSYS: 'Function not implemented',
+  EOVERFLOW: 'Value too large for defined data type', EOPNOTSUPP: 'Operation not supported',
+  ETIMEDOUT: 'Connection timed out', EREMOTEIO: 'Remote I/O error', EHWPOISON: 'Memory page has hardware error',
+};
 
-const ERRNO_BY_NUM = new Map(ERRNOS.map(([n, name, text]) => [n, { name, text }]));
-const ERRNO_BY_NAME = new Map(ERRNOS.map(([n, name]) => [name, n]));
+const ERRNO_BY_NAME = new Map(Object.entries(ERRNO_NAMES).map(([n, name]) => [name, Number(n)]));
 
-export function errnoName(e: number): string {
-  return ERRNO_BY_NUM.get(e)?.name ?? `E${e}`;
-}
+export const errnoName = modelErrnoName;
+
+/** [number, name, strerror text] of every errno the model knows (for tables and C export). */
+export const ERRNOS: readonly (readonly [number, string, string])[] = Object.entries(ERRNO_NAMES)
+  .map(([n, name]) => [Number(n), name, STRERROR[name] ?? `Unknown error ${n}`] as const);
 
 export function strerror(e: number): string {
-  return ERRNO_BY_NUM.get(e)?.text ?? `Unknown error ${e}`;
+  return STRERROR[modelErrnoName(e)] ?? `Unknown error ${e}`;
 }
 
 export function errnoNumber(name: string): number | undefined {
@@ -197,7 +197,7 @@ export const CONSTANTS: ReadonlyMap<string, bigint> = (() => {
   for (const s of [PROT, MAP, MREMAP, OPEN, PKEY_RIGHTS, FOLL, SA, SPLICE_F, FUTEX_OP]) addFlags(s);
   for (const s of [MADV, SEEK, RUSAGE, SIGNALS, PTRACE, SIGPROCMASK_HOW]) for (const [v, n] of s.names) m.set(n, BigInt(v));
   for (const s of Object.values(SI_CODES)) for (const [v, n] of s.names) m.set(n, BigInt(v));
-  for (const [v, n] of ERRNOS) m.set(n, BigInt(v));
+  for (const [n, v] of ERRNO_BY_NAME) m.set(n, BigInt(v));
   m.set('PROT_NONE', 0n);
   m.set('MAP_ANON', 0x20n);
   m.set('MAP_FILE', 0n);

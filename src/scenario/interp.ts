@@ -536,7 +536,7 @@ export class Session {
     const pc: PrintCtx = { def, args, res, retText, ret: o.ret, ok: !o.errno && o.status === 'done', m: this.sim!.m, thread };
     let line: string;
     if (o.status === 'not-modelled') {
-      line = `${def.straceName ?? def.name}(${step.params.map((q) => showArg(args.value(q.name))).join(', ')})${retText}`;
+      line = `${def.straceName ?? def.name}(${step.params.map((q) => formatArg(args.value(q.name), q.fmt, q.kind)).join(', ')})${retText}`;
     } else if (def.strace) line = def.strace(pc);
     else {
       // strace prints pids as numbers; task names stay for kernel-context arguments (tsk, mm).
@@ -691,18 +691,6 @@ export class Session {
 function skippedExpect(p: Pred): ExpectResult {
   return { ok: false, skipped: true, src: p.src, pos: p.pos, expected: p.src, actual: 'not run' };
 }
-
-function showArg(v: Value): string {
-  switch (v.t) {
-    case 'int': return v.v >= 0n && v.v > 4096n ? hex(v.v) : v.v.toString();
-    case 'bytes': return quoteBytes(v.v);
-    case 'task': return v.name;
-    case 'fds': return `[${v.v[0]}, ${v.v[1]}]`;
-    case 'handler': return v.v;
-    case 'iov': return '[' + v.v.map((e) => `{iov_base=${hex(e.base)}, iov_len=${e.len}}`).join(', ') + ']';
-  }
-}
-
 
 /** Replace hex address ranges at line starts (maps format) and hex words by their symbols. */
 export function symbolizeText(text: string, syms: SymbolTable): string {

@@ -4,8 +4,6 @@ import { PTE_P } from '../../hw/pte.js';
 import type { Machine } from '../../kernel/machine.js';
 import { quoteBytes, hexAddr } from '../strace.js';
 import type { PrintCtx } from '../registry.js';
-import { formatArg } from '../strace.js';
-import { paramsOf } from '../registry.js';
 
 /**
  * Read a task's memory the way a tracer shows it, without side effects: only pages that are
@@ -35,10 +33,4 @@ export function bufArg(c: PrintCtx, addrName: string, len: number): string {
     if (d) return quoteBytes(d, 32);
   }
   return hexAddr(addr);
-}
-
-/** The generic strace line: name(args...) = ret. */
-export function genericCall(c: PrintCtx, name = c.def.straceName ?? c.def.name): string {
-  const params = paramsOf(c.def, c.m.profile.name);
-  return `${name}(${params.map((q) => formatArg(c.args.value(q.name), q.fmt, q.kind)).join(', ')})${c.retText}`;
 }
