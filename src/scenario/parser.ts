@@ -287,36 +287,33 @@ class ScenarioParser extends EmbeddedActionsParser {
     });
   });
 
+  /** Arguments, each `expr` or `name = expr` (inlined: one rule call fewer per argument). */
   argList = this.RULE('argList', (): Arg[] => {
     const args: Arg[] = [];
     this.AT_LEAST_ONE_SEP({
       SEP: Comma,
       DEF: () => {
-        const a = this.SUBRULE(this.arg);
+        const a = this.OR(this.altArg ??= [
+          {
+            GATE: () => this.LA(2).tokenType === Eq,
+            ALT: () => {
+              const n = this.CONSUME(Ident);
+              this.CONSUME(Eq);
+              const v = this.SUBRULE(this.expr);
+              return this.ACTION((): Arg => ({ name: n.image, value: v, pos: span(posOf(n), v.pos) }));
+            },
+          },
+          {
+            ALT: () => {
+              const v = this.SUBRULE2(this.expr);
+              return this.ACTION((): Arg => ({ value: v, pos: v.pos }));
+            },
+          },
+        ]);
         this.ACTION(() => args.push(a));
       },
     });
     return args;
-  });
-
-  arg = this.RULE('arg', (): Arg => {
-    return this.OR(this.altArg ??= [
-      {
-        GATE: () => this.LA(1).tokenType === Ident && this.LA(2).tokenType === Eq,
-        ALT: () => {
-          const n = this.CONSUME(Ident);
-          this.CONSUME(Eq);
-          const v = this.SUBRULE(this.expr);
-          return this.ACTION((): Arg => ({ name: n.image, value: v, pos: span(posOf(n), v.pos) }));
-        },
-      },
-      {
-        ALT: () => {
-          const v = this.SUBRULE2(this.expr);
-          return this.ACTION((): Arg => ({ value: v, pos: v.pos }));
-        },
-      },
-    ]);
   });
 
   expectList = this.RULE('expectList', (): ExpectItem[] => {
@@ -347,8 +344,14 @@ class ScenarioParser extends EmbeddedActionsParser {
     return items;
   });
 
-  primary = this.RULE('primary', (): Expr => {
-    return this.OR(this.altPrimary ??= [
+  /** Prefix operators, then a literal, a name (with a call, signal or index suffix) or a group. */
+  operand = this.RULE('operand', (): Expr => {
+    const ops: IToken[] = [];
+    this.MANY(() => {
+      const o = this.CONSUME(UnaryOpTok);
+      this.ACTION(() => ops.push(o));
+    });
+    const e = this.OR(this.altPrimary ??= [
       {
         ALT: () => {
           const t = this.CONSUME(NumberLit);
@@ -433,20 +436,10 @@ class ScenarioParser extends EmbeddedActionsParser {
         },
       },
     ]);
-  });
-
-  /** Prefix operators, then a primary. */
-  unary = this.RULE('unary', (): Expr => {
-    const ops: IToken[] = [];
-    this.MANY(() => {
-      const o = this.CONSUME(UnaryOpTok);
-      this.ACTION(() => ops.push(o));
-    });
-    const e = this.SUBRULE(this.primary);
     return this.ACTION((): Expr => {
       let out = e;
-      for (let i = ops.length - 1; i >= 0; i--) {
-        const o = ops[i]!;
+      for (let k = ops.length - 1; k >= 0; k--) {
+        const o = ops[k]!;
         if (o.image !== '+') out = { k: 'unary', op: o.image as '-' | '~' | '!', e: out, pos: span(posOf(o), out.pos) };
       }
       return out;
@@ -455,11 +448,11 @@ class ScenarioParser extends EmbeddedActionsParser {
 
   /** operand (op operand)*, grouped by C precedence afterwards (one rule instead of one per level). */
   expr = this.RULE('expr', (): Expr => {
-    const first = this.SUBRULE(this.unary);
+    const first = this.SUBRULE(this.operand);
     const rest: [IToken, Expr][] = [];
     this.MANY(() => {
       const o = this.CONSUME(BinOpTok);
-      const r = this.SUBRULE2(this.unary);
+      const r = this.SUBRULE2(this.operand);
       this.ACTION(() => rest.push([o, r]));
     });
     return this.ACTION(() => (rest.length ? climb(first, rest) : first));
