@@ -167,7 +167,8 @@ export function cmdRun(files: string[], o: { trace?: boolean; json?: boolean; ca
       if (run.error) io.err(paint.fail(run.error.text));
       else {
         const s = summarize(run.reports, run.session?.halted ?? null);
-        const parts = [`${s.steps} steps`, `${s.passed}/${s.expectations} expectations met`];
+        const parts = [`${s.steps} steps`, `${s.passed}/${s.expectations - s.skipped} expectations met`];
+        if (s.skipped) parts.push(`${s.skipped} not run`);
         if (s.failed) parts.push(paint.fail(`${s.failed} FAILED`));
         if (s.halted) parts.push(`stopped: ${s.halted}`);
         io.out(paint.dim(`# ${file}: ${run.session?.headers.profile}${run.session?.headers.modelOnly ? ', model-only' : ''}: `) + parts.join(', '));

@@ -534,15 +534,12 @@ export class Session {
     const errNum = o.errno ? errnoNumber(o.errno) : undefined;
     const retText = formatRet(o, errNum);
     const pc: PrintCtx = { def, args, res, retText, ret: o.ret, ok: !o.errno && o.status === 'done', m: this.sim!.m, thread };
-    let line: string;
-    if (o.status === 'not-modelled') {
-      line = `${def.straceName ?? def.name}(${step.params.map((q) => formatArg(args.value(q.name), q.fmt, q.kind)).join(', ')})${retText}`;
-    } else if (def.strace) line = def.strace(pc);
-    else {
-      // strace prints pids as numbers; task names stay for kernel-context arguments (tsk, mm).
+    // strace prints pids as numbers; task names stay for kernel-context arguments (tsk, mm).
+    const generic = (): string => {
       const shown = step.params.map((q) => (q.kind === 'pid' ? args.big(q.name).toString() : formatArg(args.value(q.name), q.fmt, q.kind)));
-      line = `${def.straceName ?? def.name}(${shown.join(', ')})${retText}`;
-    }
+      return `${def.straceName ?? def.name}(${shown.join(', ')})${retText}`;
+    };
+    const line = o.status !== 'not-modelled' && def.strace ? def.strace(pc) : generic();
     const extra: string[] = [];
     for (const s of o.signals) extra.push(signalLine(s));
     if (o.killed) extra.push(`+++ killed by ${o.killed} +++`);

@@ -5,7 +5,8 @@ import { readdirSync } from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { describe, it } from 'node:test';
 import { main, runText } from '../../src/cli/main.js';
-import { runRepl } from '../../src/cli/repl.js';
+import { completions, runRepl } from '../../src/cli/repl.js';
+import { Session } from '../../src/scenario/interp.js';
 import { registerStep } from '../../src/scenario/registry.js';
 
 interface Captured {
@@ -97,6 +98,22 @@ describe('gupsim check (KTAP)', () => {
   });
 });
 
+describe('steps the model cannot run yet', () => {
+  it('stop the scenario there; check reports SKIP with the reason, and exit 0', async () => {
+    const { writeFileSync, mkdtempSync } = await import('node:fs');
+    const dir = mkdtempSync('/tmp/gupsim-test-');
+    writeFileSync(`${dir}/cont.scn`, 'task A\nA: B = fork()\nA: ptrace(PTRACE_ATTACH, B) expect 0\nA: ptrace(PTRACE_CONT, B) expect 0\nA: close(0) expect 0\n');
+    const r = await cli('check', dir);
+    assert.equal(r.code, 0, r.out);
+    assert.match(r.out, /^ {2}ok 2 line 4 ptrace: 0 # SKIP not yet modelled: ptrace\(PTRACE_CONT\)$/m);
+    assert.match(r.out, /^ok 1 \S+cont\.scn # SKIP not yet modelled: ptrace\(PTRACE_CONT\) \(line 4\)$/m);
+    const run = await cli('run', '--no-color', `${dir}/cont.scn`);
+    assert.match(run.out, /ptrace\(PTRACE_CONT, \d+, NULL, 0\) = \? <not yet modelled>/);
+    assert.match(run.out, /this step and the ones after it were not run/);
+    assert.doesNotMatch(run.out, /close\(0\)/);
+  });
+});
+
 describe('exit statuses and errors', () => {
   it('bad input: exit 2, one screen with file:line:col, the line, a caret and a hint, no stack trace', () => {
     const r = runText('task A\nA: mmap(NULL, 4096, PROT_READ, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0, 7)\n', 'x.scn');
@@ -160,6 +177,13 @@ describe('exploring', () => {
     for (const n of ['mmap', 'pkey_mprotect', 'load', 'store', 'process_vm_readv', 'get_user_pages_remote']) {
       assert.ok(j.some((s) => s.name === n && s.implemented), n);
     }
+  });
+
+  it('the repl completes step names, constants and the names a session defined', () => {
+    const s = new Session('', '<repl>');
+    assert.ok(completions(s, 'A: pkey_al')[0].includes('pkey_alloc'));
+    assert.deepEqual(completions(s, 'A: mmap(NULL, 4096, PROT_RE')[0], ['PROT_READ']);
+    assert.deepEqual(completions(s, '.tr'), [['.trace'], '.tr']);
   });
 
   it('gupsim repl runs lines as they come and reports errors without stopping', async () => {
