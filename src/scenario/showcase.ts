@@ -15,7 +15,7 @@ export interface ShowcaseRow {
   pkru?: string;
   /** Where the expected outcome comes from. */
   basis: string;
-  /** The step whose outcome the table shows (default: the last step with an expectation). */
+  /** The step whose outcome the table shows (the first of that name; default: the last step with an expectation). */
   key?: string;
   source: string;
 }
@@ -97,7 +97,7 @@ A: pagemap(p)                 expect present == 1, zero_page == 0
 `,
   },
   {
-    id: 'major-fault', title: 'a file page that is not in the page cache: a major fault', basis: 'SEMANTICS ACC-2 (VM_FAULT_MAJOR needs I/O)',
+    id: 'major-fault', key: 'load', title: 'a file page that is not in the page cache: a major fault', basis: 'SEMANTICS ACC-2 (VM_FAULT_MAJOR needs I/O)',
     source: `write_file("/data", "file contents")
 task A
 A: fd = open("/data", O_RDONLY)
@@ -239,8 +239,10 @@ A: load(buf, 1)               expect {0x90}
   },
 ];
 
+/** The step a row shows: the first step named `name`, else the last step with an expectation. */
 function keyStep(reports: StepReport[], name?: string): StepReport | undefined {
-  const steps = reports.filter((r) => r.kind === 'step' && (name ? r.outcome.name === name : r.expects.length > 0));
+  if (name) return reports.find((r) => r.kind === 'step' && r.outcome.name === name);
+  const steps = reports.filter((r) => r.kind === 'step' && r.expects.length > 0);
   return steps[steps.length - 1];
 }
 
@@ -251,7 +253,12 @@ export function runRow(row: ShowcaseRow): RowResult {
     const sum = summarize(run.reports, run.session.halted);
     const detail = reports.flatMap((r) => r.expects.filter((e) => !e.ok && !e.skipped).map((e) => `line ${e.pos.line}: expected ${e.expected}, got ${e.actual}`));
     const key = keyStep(reports, row.key);
-    const result = key ? key.canonical.replace(/^STEP \d+ /, '') : '';
+    let result = key ? key.canonical.replace(/^STEP \d+ /, '') : '';
+    // Where the row is about fault accounting, show the counts the canonical line leaves out.
+    if (key && key.expects.some((e) => /minflt|majflt/.test(e.src))) {
+      const f = Object.entries(key.outcome.info).filter(([k]) => k.startsWith('faults[')).map(([k, v]) => `${k.slice(7, -1)} ${String(v)}`);
+      result += ` (min/maj faults: ${f.length ? f.join(', ') : 'none'})`;
+    }
     if (sum.halted) return { row, status: 'pending', result: sum.halted, detail };
     return { row, status: sum.failed ? 'MODEL DISAGREES' : 'shown', result, detail };
   } catch (e) {
