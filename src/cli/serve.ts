@@ -104,17 +104,18 @@ export function serve(opts: ServeOptions): Promise<Serving> {
   });
 }
 
-/** Add `serve` to a commander program (the gupsim CLI). */
-export function registerServe(program: Command): Command {
+/**
+ * Add `serve` to a commander program (the gupsim CLI). `setCode` receives the exit status: 0 once
+ * the server listens (it then runs until the process is stopped), 1 or 2 if it could not start.
+ * In src/cli/main.ts: `registerServe(program, (code) => (state.code = code));`
+ */
+export function registerServe(program: Command, setCode: (code: number) => void = (c) => void (process.exitCode = c)): Command {
   return program
     .command('serve')
     .description('serve the web visualiser on 127.0.0.1 (build it first: npm run build:web)')
     .option('-p, --port <port>', 'port (0: any free port)', String(DEFAULT_PORT))
     .option('--root <dir>', 'directory to serve (default: web/dist)')
-    .action(async (o: { port: string; root?: string }) => {
-      const code = await runServe(o);
-      if (code !== 0) process.exitCode = code;
-    });
+    .action(async (o: { port: string; root?: string }) => setCode(await runServe(o)));
 }
 
 /** The command's body: returns an exit status if it cannot start, else serves until killed. */

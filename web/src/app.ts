@@ -10,8 +10,8 @@ import { createEditor, type Editor } from './ui/editor.js';
 import type { ScenarioProblem } from './ui/lang.js';
 import { createLogView, type LogView } from './ui/logview.js';
 import { ProcsView, type Selection } from './ui/procs.js';
-import { renderTrace } from './ui/traceview.js';
-import { renderWalk, walkModel } from './ui/walkview.js';
+import { foldOnClick, renderTrace } from './ui/traceview.js';
+import { WalkPanel, walkModel } from './ui/walkview.js';
 import { readUrl, writeUrl } from './url.js';
 
 const $ = <T extends HTMLElement = HTMLElement>(id: string): T => {
@@ -34,16 +34,18 @@ export class App {
   private exampleId: string | undefined;
   private readonly log: LogView;
   private readonly procs = new ProcsView((s) => this.select(s));
+  private readonly walk = new WalkPanel();
   private editTimer: ReturnType<typeof setTimeout> | null = null;
   private suppressEdit = false;
   private urlTimer: ReturnType<typeof setTimeout> | null = null;
-  private walkSig = '';
   private traceOf: StepRecord | null = null;
 
   constructor() {
     this.log = createLogView((no) => this.goto(no));
     $('log').append(this.log.el);
     $('procs').append(this.procs.el);
+    $('walk').append(this.walk.el);
+    foldOnClick($('trace'));
     const stepKeys = Prec.highest(keymap.of([
       { key: 'Alt-ArrowRight', run: () => (this.step(), true) },
       { key: 'Alt-ArrowLeft', run: () => (this.back(), true) },
@@ -190,6 +192,8 @@ export class App {
     const sel = this.selection();
     const rep = r.report;
     const active = rep?.outcome.pid ?? null;
+    // The editor first: its update reads the DOM, which is cheapest before anything else changed.
+    this.editor.markStepLine(rep ? rep.pos.line : null);
     // Header: position and buttons.
     $('stepinfo').textContent = `step ${this.cursor} / ${t.total}`;
     $('stepinfo').dataset.step = String(this.cursor);
@@ -215,18 +219,12 @@ export class App {
     }
     this.log.update(t.records);
     this.log.setCurrent(this.cursor);
-    this.editor.markStepLine(rep ? rep.pos.line : null);
     // Processes.
     this.procs.update({ snap: r.snap, selected: sel, activePid: active });
     // Walk.
     const proc = sel ? (r.snap.procs.find((p) => p.tgid === sel.tgid) ?? null) : null;
     this.fillWalkForm(r, proc?.tgid ?? null, sel?.addr ?? null);
-    const wm = walkModel(r.snap, proc, sel?.addr ?? null);
-    const wsig = JSON.stringify(wm, (_k, v: unknown) => (v instanceof Uint32Array ? undefined : v));
-    if (wsig !== this.walkSig) {
-      this.walkSig = wsig;
-      clear($('walk'), renderWalk(wm));
-    }
+    this.walk.update(walkModel(r.snap, proc, sel?.addr ?? null));
     // Trace.
     if (this.traceOf !== r) {
       this.traceOf = r;

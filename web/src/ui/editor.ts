@@ -75,7 +75,14 @@ export function createEditor(parent: HTMLElement, doc: string, onChange: (text: 
     markStepLine(line) {
       const effects: StateEffect<unknown>[] = [setStepLine.of(line)];
       if (line !== null && line >= 1 && line <= view.state.doc.lines) {
-        effects.push(EditorView.scrollIntoView(view.state.doc.line(line).from, { y: 'nearest' }));
+        // Scroll only when the line is out of sight: its place in the height map against the
+        // scroller (cheap: nothing has changed layout yet when the page calls this first).
+        const l = view.state.doc.line(line);
+        const b = view.lineBlockAt(l.from);
+        const pad = view.documentPadding.top;
+        const sc = view.scrollDOM;
+        const seen = b.top + pad >= sc.scrollTop && b.bottom + pad <= sc.scrollTop + sc.clientHeight;
+        if (!seen) effects.push(EditorView.scrollIntoView(l.from, { y: 'center' }));
       }
       view.dispatch({ effects });
     },

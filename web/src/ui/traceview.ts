@@ -7,6 +7,18 @@ import { decisiveCheck, decisiveSummary, traceTree, type Leaf, type TraceNode } 
 
 const MAX_NODES = 3000;
 
+/** Fold and unfold calls (one listener on the panel). */
+export function foldOnClick(panel: HTMLElement): void {
+  panel.addEventListener('click', (e) => {
+    const sum = (e.target as HTMLElement).closest<HTMLElement>('.tr-sum');
+    const call = sum?.parentElement;
+    if (!sum || !call?.querySelector(':scope > ul')) return;
+    const closed = call.classList.toggle('tr-closed');
+    sum.setAttribute('aria-expanded', String(!closed));
+    sum.querySelector('.tr-fold')!.textContent = closed ? '▸ ' : '▾ ';
+  });
+}
+
 export function renderTrace(events: readonly TraceEvent[], o: Outcome, stepLabel: string): HTMLElement {
   if (events.length === 0) return h('p', { class: 'empty' }, `${stepLabel}: no kernel events.`);
   const decisive = decisiveCheck(events, o);
@@ -30,8 +42,9 @@ export function renderTrace(events: readonly TraceEvent[], o: Outcome, stepLabel
       kids.push('children' in c ? h('li', null, nodeEl(c)) : leafEl(c));
       budget--;
     }
-    return h('details', { open: true, class: 'tr-call' },
-      h('summary', null, h('b', null, n.fn), n.detail ? h('span', { class: 'dim' }, `(${n.detail})`) : null,
+    return h('div', { class: 'tr-call' },
+      h('div', { class: 'tr-sum', role: 'button', 'aria-expanded': 'true', title: 'fold / unfold' },
+        h('span', { class: 'tr-fold' }, kids.length ? '▾ ' : '  '), h('b', null, n.fn), n.detail ? h('span', { class: 'dim' }, `(${n.detail})`) : null,
         n.ret !== undefined ? h('span', { class: 'ret' }, ` = ${n.ret}`) : null),
       kids.length ? h('ul', null, kids) : null);
   };

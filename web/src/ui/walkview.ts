@@ -6,7 +6,8 @@ import {
   PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_reserved, PG_swapbacked, PG_table, PG_uptodate, GUP_PIN_COUNTING_BIAS,
 } from '../../../src/mm/page.js';
 import { vmaPermString } from '../../../src/mm/vma.js';
-import { h, hex } from '../dom.js';
+import { Memo, h, hex, syncChildren } from '../dom.js';
+import type { WalkLevel } from '../../../src/hw/mmu.js';
 import type { MachineSnap, ProcSnap, VmaSnap } from '../model/snapshot.js';
 import { walkAddress, type WalkView } from '../model/walk.js';
 import { keyBadge, pkeyColour } from './pkeys.js';
@@ -61,46 +62,75 @@ export function walkModel(snap: MachineSnap, proc: ProcSnap | null, addr: number
   return { proc, addr, w: walkAddress(snap, proc, addr), vma: proc.vmas.find((v) => addr >= v.start && addr < v.end) ?? null };
 }
 
-export function renderWalk(m: WalkModel | null): HTMLElement {
-  if (!m) return h('p', { class: 'empty' }, 'Select an address: click a VMA or a page, or type one above.');
-  const { proc, addr, w, vma } = m;
-  const head = h('div', { class: 'walk-head' },
+function walkHead(proc: ProcSnap, addr: number, vma: VmaSnap | null): HTMLElement {
+  return h('div', { class: 'walk-head' },
     h('b', null, proc.label), ` ${hex(addr)} `,
     vma ? h('span', null, `in ${vma.start.toString(16)}-${vma.end.toString(16)} ${vmaPermString(vma.flags)} `, keyBadge(vma.pkey)) : h('span', { class: 'warn' }, 'no VMA here'),
     proc.pgd >= 0 ? h('span', { class: 'dim' }, ` · CR3 pfn ${hex(proc.pgd)}`) : null);
-  if (proc.pgd < 0) return h('div', { class: 'walk' }, head, h('p', { class: 'empty' }, 'This process has no address space.'));
-  const rows = w.levels.map((l, i) => {
-    const leaf = i === w.levels.length - 1 && l.level === 'PTE';
-    return h('tr', { 'data-level': l.level, 'data-value': pteHex(l.lo, l.hi), 'data-pkey': ptePkey(l.hi) },
-      h('th', null, l.level),
-      h('td', { class: 'pte-where' }, `${hex(l.tablePfn)}[${l.index}]`),
-      valueCell(l.lo, l.hi, leaf),
-      chips(l.lo, l.hi, leaf));
-  });
-  const missing = w.levels.length < 4 ? h('p', { class: 'walk-stop' }, `Walk stops at ${w.levels[w.levels.length - 1]?.level ?? 'PGD'}: entry not present.`) : null;
-  let frame: HTMLElement;
-  if (w.pfn < 0) {
-    frame = h('div', { class: 'frame frame-none' }, w.levels.length === 4 ? 'PTE not present: no frame (the next access faults).' : 'No frame.');
-  } else {
-    const pg = w.page;
-    frame = h('div', { class: 'frame', 'data-pfn': hex(w.pfn) },
-      h('div', { class: 'frame-head' }, h('b', null, `frame ${hex(w.pfn)}`), w.pfn === 0 ? ' (the shared zero page)' : ''),
-      pg ? h('dl', { class: 'frame-counts' },
-        h('dt', null, 'refcount'), h('dd', { 'data-refcount': pg.refcount }, String(pg.refcount),
-          pg.refcount >= GUP_PIN_COUNTING_BIAS ? h('span', { class: 'dim' }, ` (≥ ${GUP_PIN_COUNTING_BIAS}: maybe DMA-pinned)`) : null),
-        h('dt', null, 'mapcount'), h('dd', { 'data-mapcount': pg.mapcount }, String(pg.mapcount)),
-        h('dt', null, 'pincount'), h('dd', { 'data-pincount': pg.pincount }, String(pg.pincount)),
-        h('dt', null, 'kernel refs'), h('dd', null, String(w.kernelRefs)),
-        h('dt', null, 'flags'), h('dd', null, pageFlags(pg.flags))) : null,
-      h('div', { class: 'mappers-head' }, `mapped by ${w.mappers.length} PTE${w.mappers.length === 1 ? '' : 's'}:`),
-      h('ul', { class: 'mappers' }, w.mappers.map((m) =>
-        h('li', { 'data-label': m.label, 'data-va': hex(m.va) },
-          h('b', null, m.label), ` pid ${m.tgid} at ${hex(m.va)} `,
-          h('span', { class: 'chip' }, m.lo & PTE_RW ? 'RW' : 'read-only'), ' ', keyBadge(ptePkey(m.hi))))));
+}
+
+function levelRow(l: WalkLevel, leaf: boolean): HTMLElement {
+  return h('tr', { 'data-level': l.level, 'data-value': pteHex(l.lo, l.hi), 'data-pkey': ptePkey(l.hi) },
+    h('th', null, l.level),
+    h('td', { class: 'pte-where' }, `${hex(l.tablePfn)}[${l.index}]`),
+    valueCell(l.lo, l.hi, leaf),
+    chips(l.lo, l.hi, leaf));
+}
+
+function frameBox(w: WalkView): HTMLElement {
+  if (w.pfn < 0) return h('div', { class: 'frame frame-none' }, w.levels.length === 4 ? 'PTE not present: no frame (the next access faults).' : 'No frame.');
+  const pg = w.page;
+  return h('div', { class: 'frame', 'data-pfn': hex(w.pfn) },
+    h('div', { class: 'frame-head' }, h('b', null, `frame ${hex(w.pfn)}`), w.pfn === 0 ? ' (the shared zero page)' : ''),
+    pg ? h('dl', { class: 'frame-counts' },
+      h('dt', null, 'refcount'), h('dd', { 'data-refcount': pg.refcount }, String(pg.refcount),
+        pg.refcount >= GUP_PIN_COUNTING_BIAS ? h('span', { class: 'dim' }, ` (≥ ${GUP_PIN_COUNTING_BIAS}: maybe DMA-pinned)`) : null),
+      h('dt', null, 'mapcount'), h('dd', { 'data-mapcount': pg.mapcount }, String(pg.mapcount)),
+      h('dt', null, 'pincount'), h('dd', { 'data-pincount': pg.pincount }, String(pg.pincount)),
+      h('dt', null, 'kernel refs'), h('dd', null, String(w.kernelRefs)),
+      h('dt', null, 'flags'), h('dd', null, pageFlags(pg.flags))) : null,
+    h('div', { class: 'mappers-head' }, `mapped by ${w.mappers.length} PTE${w.mappers.length === 1 ? '' : 's'}:`),
+    h('ul', { class: 'mappers' }, w.mappers.map((m) =>
+      h('li', { 'data-label': m.label, 'data-va': hex(m.va) },
+        h('b', null, m.label), ` pid ${m.tgid} at ${hex(m.va)} `,
+        h('span', { class: 'chip' }, m.lo & PTE_RW ? 'RW' : 'read-only'), ' ', keyBadge(ptePkey(m.hi))))));
+}
+
+/**
+ * The walk panel. Its parts (the heading, each level's row, the frame) are rebuilt only when
+ * they changed: stepping usually changes the leaf and the frame, not the upper levels.
+ */
+export class WalkPanel {
+  readonly el = h('div', { class: 'walk' });
+  private readonly parts = new Memo<string>();
+  private readonly tbody = h('tbody');
+  private readonly table = h('table', { class: 'walk-table' },
+    h('thead', null, h('tr', null, h('th', null, 'level'), h('th', null, 'table[index]'), h('th', null, 'entry'), h('th', null, 'decoded'))),
+    this.tbody);
+
+  update(m: WalkModel | null): void {
+    const next: HTMLElement[] = [];
+    if (!m) {
+      next.push(this.parts.get('none', '', () => h('p', { class: 'empty' }, 'Select an address: click a VMA or a page, or type one above.')));
+    } else {
+      const { proc, addr, w, vma } = m;
+      next.push(this.parts.get('head', JSON.stringify([proc.label, proc.pgd, addr, vma]), () => walkHead(proc, addr, vma)));
+      if (proc.pgd < 0) {
+        next.push(this.parts.get('nomm', '', () => h('p', { class: 'empty' }, 'This process has no address space.')));
+      } else {
+        syncChildren(this.tbody, w.levels.map((l, i) => {
+          const leaf = i === w.levels.length - 1 && l.level === 'PTE';
+          return this.parts.get(l.level, `${l.tablePfn} ${l.index} ${l.lo} ${l.hi} ${leaf}`, () => levelRow(l, leaf));
+        }));
+        next.push(this.table);
+        if (w.levels.length < 4) {
+          const at = w.levels[w.levels.length - 1]?.level ?? 'PGD';
+          next.push(this.parts.get('stop', at, () => h('p', { class: 'walk-stop' }, `Walk stops at ${at}: entry not present.`)));
+        }
+        next.push(this.parts.get('frame', JSON.stringify([w.pfn, w.page, w.mappers, w.kernelRefs, w.levels.length]), () => frameBox(w)));
+      }
+    }
+    this.parts.sweep();
+    syncChildren(this.el, next);
   }
-  return h('div', { class: 'walk' }, head,
-    h('table', { class: 'walk-table' },
-      h('thead', null, h('tr', null, h('th', null, 'level'), h('th', null, 'table[index]'), h('th', null, 'entry'), h('th', null, 'decoded'))),
-      h('tbody', null, rows)),
-    missing, frame);
 }
