@@ -408,7 +408,7 @@ export function buildProgram(io: Out = stdio, state: State = { code: EXIT.ok }):
     .option('--json', 'machine-readable list')
     .action((o: { json?: boolean }) => guarded(io, () => cmdSteps(o, io))());
 
-  registerServe(program);
+  registerServe(program, (code) => (state.code = code));
   registerOracle(program);
   return program;
 }
