@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { PROFILES, isProfileName, type ProfileName } from '../profiles/profile.js';
 import { decodePte, pteHex } from '../hw/pte.js';
 import {
-  InternalError, ScenarioError, allSteps, formatError, isModelOnly, ktap, ktapCase, loadScenario, parseScenario, reportJson, reportText,
+  InternalError, ScenarioError, allSteps, formatError, isModelOnly, ktap, ktapCase, parseScenario, reportJson, reportText,
   runScript, signature, summarize, type KtapCase, type Report, type Session,
 } from '../scenario/index.js';
 import { PKRU_PATHS, REVIEW, TODAY, runRow, table, type RowResult } from '../scenario/showcase.js';
@@ -100,7 +100,7 @@ export function runFile(file: string, opts: { trace?: boolean; profile?: Profile
   try {
     source = text ?? readSource(file);
     run.source = source;
-    const script = loadScenario(source, file, opts.profile);
+    const script = parseScenario(source, file);
     const res = runScript(script, {
       ...(opts.trace ? { trace: true } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
@@ -201,7 +201,7 @@ function sessionAfter(file: string | undefined, profile: ProfileName | undefined
   if (!file) {
     const run: FileRun = { file: '<new process>', source: src!, reports: [], session: null };
     try {
-      const res = runScript(loadScenario(src!, '<new process>', profile), profile ? { profile } : {});
+      const res = runScript(parseScenario(src!, '<new process>'), profile ? { profile } : {});
       run.session = res.session;
       run.reports = res.reports;
     } catch (e) {

@@ -10,7 +10,7 @@ import { signalLog, type SignalDelivery } from '../kernel/signal.js';
 import type { TraceEvent } from '../trace/trace.js';
 import type { ProfileName } from '../profiles/profile.js';
 import type { Expr, Script } from './ast.js';
-import { Checker, applyBin, applyUnary, checkRange, srcOf, type CheckedStep, type Headers, type Pred } from './check.js';
+import { Checker, applyBin, applyUnary, checkRange, srcOf, type Checked, type CheckedStep, type Headers, type Pred } from './check.js';
 import { CONSTANTS, errnoName, errnoNumber, signalNumber } from './constants.js';
 import { InternalError, ScenarioError, type Pos } from './errors.js';
 import {
@@ -121,7 +121,11 @@ export class Session {
 
   /** Check and run one statement. Returns a report for steps, expect lines and tasks; null for headers. */
   exec(stmt: Script['stmts'][number]): Report | null {
-    const c = this.checker.check(stmt);
+    return this.execChecked(this.checker.check(stmt));
+  }
+
+  /** Run a statement this session's checker has already checked (see runScript). */
+  execChecked(c: Checked): Report | null {
     switch (c.k) {
       case 'header':
         return null;

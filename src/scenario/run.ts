@@ -24,12 +24,16 @@ export function loadScenario(source: string, file: string, profile?: ProfileName
   return script;
 }
 
-/** Run a checked script. Throws ScenarioError for bad input found while running, InternalError for model bugs. */
+/**
+ * Run a script: every statement is checked first (bad input fails before anything runs), then run.
+ * Throws ScenarioError for bad input, InternalError for model bugs.
+ */
 export function runScript(script: Script, opts: RunOptions = {}): RunResult {
   const session = new Session(script.source, script.file, opts.profile ? { trace: opts.trace ?? false, profile: opts.profile } : { trace: opts.trace ?? false });
+  const checked = script.stmts.map((st) => session.checker.check(st));
   const reports: Report[] = [];
-  for (const st of script.stmts) {
-    const r = session.exec(st);
+  for (const c of checked) {
+    const r = session.execChecked(c);
     if (r) {
       reports.push(r);
       opts.onReport?.(r);
@@ -40,5 +44,5 @@ export function runScript(script: Script, opts: RunOptions = {}): RunResult {
 
 /** Parse, check and run. */
 export function runSource(source: string, file = '<input>', opts: RunOptions = {}): RunResult {
-  return runScript(loadScenario(source, file, opts.profile), opts);
+  return runScript(parseScenario(source, file), opts);
 }
