@@ -8,7 +8,7 @@ import { ptePkey, PTE_P, PTE_RW, PTE_US } from '../../src/hw/pte.js';
 import { Timeline } from '../../web/src/model/timeline.js';
 import { walkAddress } from '../../web/src/model/walk.js';
 import type { MachineSnap, ProcSnap } from '../../web/src/model/snapshot.js';
-import { decisiveCheck } from '../../web/src/model/decisive.js';
+import { decisiveCheck, keyChecks } from '../../web/src/model/decisive.js';
 import { longScenario } from './fixtures.js';
 
 const TOUR = readFileSync(new URL('../../web/examples/tour.scn', import.meta.url), 'utf8');
@@ -157,4 +157,27 @@ test('every built-in example runs in the visualiser with its expectations met', 
     const failed = t.records.flatMap((r) => r.expects.filter((e) => !e.ok).map((e) => `step ${r.no}: ${e.src}: ${e.actual}`));
     assert.deepEqual(failed, [], f.pathname);
   }
+});
+
+test('process_vm_readv: the remote side consults no PKRU, the local copy_to_user the caller\'s', () => {
+  const t = new Timeline(`task A
+A: p = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
+A: buf = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
+A: store(p, "secret")
+A: store(buf, 0, 4096)
+A: k = pkey_alloc(0, PKEY_DISABLE_ACCESS)
+A: pkey_mprotect(buf, 4096, PROT_READ|PROT_WRITE, k)
+A: process_vm_readv(A, {buf, 6}, 1, {p, 6}, 1, 0)
+`);
+  t.runAll();
+  const r = t.records[7]!.report!;
+  assert.equal(r.outcome.errno, 'EFAULT');
+  const pid = String(proc(t.records[7]!.snap, 'A').tgid);
+  const v = decisiveCheck(r.events, r.outcome);
+  assert.equal(v?.result, 'deny');
+  assert.ok(v?.key, 'a protection-key denial');
+  assert.equal(v?.pkru?.pid, pid);
+  // PKEY_DISABLE_ACCESS on key 1: AD set in A's PKRU (0x55555554 already has it: key 1 starts AD).
+  assert.equal(Number(v?.pkru?.value) & (1 << 2), 1 << 2);
+  assert.ok(keyChecks(r.events).some((c) => c.result === 'bypass' && /foreign/.test(c.d.detail)));
 });

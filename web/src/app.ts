@@ -154,6 +154,7 @@ export class App {
     }
     this.editor.setProblem(null);
     this.showProblem(null);
+    document.title = `gupsim — ${this.timeline.title ?? this.exampleId ?? 'scenario'}`;
     this.log.reset(this.timeline.steps);
     this.cursor = 0;
     this.goto(at);
@@ -272,6 +273,7 @@ export class App {
     exSel.addEventListener('change', () => {
       if (exSel.value) this.openExample(exSel.value);
       exSel.value = '';
+      exSel.blur(); // arrow keys step again instead of picking another example
     });
     $('reset').addEventListener('click', () => this.reset());
     $('back').addEventListener('click', () => this.back());

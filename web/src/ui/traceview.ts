@@ -3,9 +3,13 @@
 import type { TraceEvent } from '../../../src/trace/trace.js';
 import type { Outcome } from '../../../src/scenario/outcome.js';
 import { h } from '../dom.js';
-import { decisiveCheck, decisiveSummary, traceTree, type Leaf, type TraceNode } from '../model/decisive.js';
+import { decisiveCheck, decisiveSummary, keyChecks, traceTree, type Leaf, type TraceNode, type Verdict } from '../model/decisive.js';
 
 const MAX_NODES = 3000;
+
+function badge(v: Verdict | null): HTMLElement {
+  return h('span', { class: 'badge' }, !v ? 'NO KEY CHECK' : v.result === 'bypass' ? 'NO PKRU' : v.result.toUpperCase());
+}
 
 /** Fold and unfold calls (one listener on the panel). */
 export function foldOnClick(panel: HTMLElement): void {
@@ -49,9 +53,12 @@ export function renderTrace(events: readonly TraceEvent[], o: Outcome, stepLabel
       kids.length ? h('ul', null, kids) : null);
   };
   const top = traceTree(events);
+  const shown = decisiveSummary(decisive);
+  const others = keyChecks(events).filter((v) => decisiveSummary(v) !== shown).slice(0, 4);
   return h('div', { class: 'trace' },
     h('div', { class: 'decisive-summary' + (decisive ? ` tr-${decisive.result}` : ''), 'data-result': decisive?.result ?? 'none' },
-      h('span', { class: 'badge' }, !decisive ? 'NO KEY CHECK' : decisive.result === 'bypass' ? 'NO PKRU' : decisive.result.toUpperCase()), ' ',
-      decisiveSummary(decisive)),
+      badge(decisive), ' ', decisiveSummary(decisive)),
+    others.length ? h('ul', { class: 'key-checks', 'aria-label': 'other protection-key checks of this step' },
+      others.map((v) => h('li', { class: `tr-${v.result}` }, badge(v), ' ', decisiveSummary(v)))) : null,
     h('ul', { class: 'trace-tree' }, top.map((c) => ('children' in c ? h('li', null, nodeEl(c)) : leafEl(c)))));
 }
