@@ -303,6 +303,8 @@ describe('web visualiser in Chromium', () => {
 
   it('keeps the scenario, the step and the selection in the URL', async () => {
     await walk('A', p);
+    await page.click('#share'); // "Copy link" writes the URL at once (otherwise it follows after a pause)
+    await page.waitForFunction("location.hash.includes('step=3') && location.hash.includes('sel=')");
     const url = page.url();
     assert.match(url, /#.*src=/);
     assert.match(url, /step=3/);
