@@ -295,6 +295,12 @@ describe('web visualiser in Chromium', () => {
     assert.deepEqual(await cells('A'), expectedCells(INIT_PKRU));
     await page.keyboard.press('End');
     assert.equal(await stepInfo(), TOUR_STEPS);
+    // In the editor the arrows edit; Alt+arrows step, once per press.
+    await page.locator('.cm-content').click();
+    await page.keyboard.press('Alt+ArrowLeft');
+    assert.equal(await stepInfo(), TOUR_STEPS - 1);
+    await page.keyboard.press('Alt+ArrowRight');
+    assert.equal(await stepInfo(), TOUR_STEPS);
     // Clicking a log line jumps to its step.
     await page.locator('.log-row[data-step="3"]').click();
     assert.equal(await stepInfo(), 3);

@@ -309,6 +309,7 @@ export class App {
   }
 
   private key(e: KeyboardEvent): void {
+    if (e.defaultPrevented) return; // the editor's own binding already acted (Alt+arrows, Ctrl+Enter)
     const target = e.target as HTMLElement | null;
     const typing = target !== null && (target.closest('.cm-editor') !== null || /^(INPUT|SELECT|TEXTAREA)$/.test(target.tagName));
     if (e.ctrlKey && e.key === 'Enter') {
