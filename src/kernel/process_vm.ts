@@ -145,14 +145,15 @@ function rw(m: Machine, pid: number, local: Iovec[], remote: Iovec[], flags: num
   let total = 0;
   const lv: Iovec[] = [];
   for (const v of local) {
-    if (v.len < 0) return -EINVAL;
+    // iovec_from_user(): an iov_len that is negative as ssize_t (>= 2^63 as given) is EINVAL.
+    if (v.len < 0 || v.len >= 2 ** 63) return -EINVAL;
     const n = Math.min(v.len, MAX_RW_COUNT - total);
     lv.push({ base: v.base, len: n });
     total += n;
   }
   if (total === 0) return 0;
   if (remote.length > UIO_MAXIOV) return -EINVAL;
-  for (const v of remote) if (v.len < 0) return -EINVAL;
+  for (const v of remote) if (v.len < 0 || v.len >= 2 ** 63) return -EINVAL;
   let nrPages = 0;
   for (const v of remote) {
     if (v.len > 0) nrPages = Math.max(nrPages, Math.floor((v.base + v.len) / PAGE_SIZE) - Math.floor(v.base / PAGE_SIZE) + 1);

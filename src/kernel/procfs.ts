@@ -84,11 +84,12 @@ export function procSmaps(m: Machine, mm: Mm): string {
     out += kb('Size:', v.end - v.start) + kb('KernelPageSize:', 4096) + kb('MMUPageSize:', 4096) + kb('Rss:', s.rss) +
       kb('Pss:', s.pss) + kb('Pss_Dirty:', s.pssDirty) + kb('Shared_Clean:', s.sharedClean) +
       kb('Shared_Dirty:', s.sharedDirty) + kb('Private_Clean:', s.privateClean) + kb('Private_Dirty:', s.privateDirty) +
-      kb('Referenced:', s.referenced) + kb('Anonymous:', s.anonymous) + kb('KSM:', 0) + kb('LazyFree:', 0) +
+      kb('Referenced:', s.referenced) + kb('Anonymous:', s.anonymous) + (m.profile.smapsKsm ? kb('KSM:', 0) : '') + kb('LazyFree:', 0) +
       kb('AnonHugePages:', 0) + kb('ShmemPmdMapped:', 0) + kb('FilePmdMapped:', 0) + kb('Shared_Hugetlb:', 0) +
       kb('Private_Hugetlb:', 0) + kb('Swap:', 0) + kb('SwapPss:', 0) + kb('Locked:', v.flags & VM_LOCKED ? s.pss : 0);
     out += `THPeligible:    ${String(0).padStart(8, ' ')}\n`;
-    out += `ProtectionKey:  ${String(v.pkey).padStart(8, ' ')}\n`;
+    // arch_show_smap(): only when the CPU and kernel have OSPKE (not with nopku).
+    if (m.pke) out += `ProtectionKey:  ${String(v.pkey).padStart(8, ' ')}\n`;
     out += 'VmFlags: ' + MNEMONICS.filter(([b]) => v.flags & b).map(([, n]) => n + ' ').join('') + '\n';
   }
   return out;

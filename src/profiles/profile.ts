@@ -27,6 +27,8 @@ export interface Profile {
   readonly execOnlyReset: 'read-or-write' | 'not-exec';
   /** The vsyscall gate page is listed in maps. */
   readonly vsyscallInMaps: boolean;
+  /** /proc/PID/smaps has a `KSM:` line (not in 6.1.192, in 6.12.95: measured by the real-kernel oracle). */
+  readonly smapsKsm: boolean;
   /** GUP never expands a stack (VER-18, v6.5). */
   readonly gupNoStackExpand: boolean;
   /** Name of the lock in kernel log messages (VER-11). */
@@ -96,6 +98,7 @@ const modernBase = {
   forkCopiesPkeys: true,
   execOnlyReset: 'not-exec',
   vsyscallInMaps: true,
+  smapsKsm: true,
   gupNoStackExpand: true,
   mmapLockName: 'mmap_lock',
 } as const;
@@ -116,6 +119,7 @@ const seedBase = {
   forkCopiesPkeys: false,
   execOnlyReset: 'read-or-write',
   vsyscallInMaps: true,
+  smapsKsm: false,
   gupNoStackExpand: false,
   mmapLockName: 'mmap_sem',
 } as const;
@@ -123,7 +127,7 @@ const seedBase = {
 export const PROFILES: Readonly<Record<ProfileName, Profile>> = {
   'linux-6.12': { name: 'linux-6.12', release: '6.12', ...modernBase, gup: modernGup, pkeys: modernPkeys },
   'linux-6.1': {
-    name: 'linux-6.1', release: '6.1', ...modernBase, gupNoStackExpand: false,
+    name: 'linux-6.1', release: '6.1', ...modernBase, gupNoStackExpand: false, smapsKsm: false,
     gup: { ...modernGup, execArgForce: true, isTrapAtAddr: 'remote', longtermDirtyTrackedRefused: false },
     pkeys: { ...modernPkeys, noOspkeInitialMap: 0x1, sigframePkruZero: false, sigreturnAltstackFirst: false },
   },
