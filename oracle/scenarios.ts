@@ -59,6 +59,8 @@ export interface ScenarioResult {
   kernelLines: string[];
   diffs: StepDiff[];
   bootArgs: string[];
+  /** sha256 (16 hex) of what the exported program does (ExportResult.behaviour); '' if not exportable */
+  fingerprint: string;
   elapsedMs?: number | null;
 }
 
@@ -85,8 +87,18 @@ export async function scenarioFiles(args: string[]): Promise<string[]> {
   return out;
 }
 
-export function sourceHash(source: string): string {
-  return createHash('sha256').update(source).digest('hex').slice(0, 16);
+export function behaviourHash(behaviour: string): string {
+  return createHash('sha256').update(behaviour).digest('hex').slice(0, 16);
+}
+
+/** The fingerprint of a scenario as exported for a kernel, or null if it cannot be exported. */
+export function scenarioFingerprint(source: string, file: string, kernel: KernelSeries): string | null {
+  try {
+    return behaviourHash(exportC(source, rel(file), { profile: PROFILE_OF[kernel] }).behaviour);
+  } catch (e) {
+    if (e instanceof NotExportable || e instanceof ScenarioError) return null;
+    throw e;
+  }
 }
 
 /** The model's canonical lines under a profile (throws ScenarioError / InternalError). */
@@ -140,6 +152,7 @@ interface Prepared {
   source: string;
   c: string | null;
   bootArgs: string[];
+  fingerprint: string;
   reason?: string;
 }
 
@@ -164,10 +177,10 @@ export async function runScenarios(files: string[], kernels: readonly KernelSeri
     const prepared: Prepared[] = sources.map(({ file, source }) => {
       try {
         const x = exportC(source, rel(file), { profile });
-        return { file, source, c: x.c, bootArgs: x.bootArgs };
+        return { file, source, c: x.c, bootArgs: x.bootArgs, fingerprint: behaviourHash(x.behaviour) };
       } catch (e) {
         if (e instanceof NotExportable || e instanceof ScenarioError) {
-          return { file, source, c: null, bootArgs: [], reason: `${e.message} (line ${e.pos.line})` };
+          return { file, source, c: null, bootArgs: [], fingerprint: '', reason: `${e.message} (line ${e.pos.line})` };
         }
         throw e;
       }
@@ -194,7 +207,7 @@ export async function runScenarios(files: string[], kernels: readonly KernelSeri
       info.programs += group.length;
     }
     const results: ScenarioResult[] = prepared.map((p) => {
-      const base = { file: rel(p.file), kernel, profile, modelLines: [] as string[], kernelLines: [] as string[], diffs: [] as StepDiff[], bootArgs: p.bootArgs };
+      const base = { file: rel(p.file), kernel, profile, modelLines: [] as string[], kernelLines: [] as string[], diffs: [] as StepDiff[], bootArgs: p.bootArgs, fingerprint: p.fingerprint };
       if (p.c === null) return { ...base, status: 'not-exportable', reason: p.reason! };
       const out = outputs.get(programName(p.file));
       const kernelLines = (out?.lines ?? []).filter((l) => l.startsWith('STEP '));
@@ -236,11 +249,11 @@ export function recordingPath(file: string, kernel: KernelSeries): string {
   return path.join(repoRoot(), RECORD_DIR, kernel, rel(file).replace(/\.scn$/, '') + '.out');
 }
 
-export function formatRecording(r: ScenarioResult, run: OracleRun['kernels'][number], source: string): string {
+export function formatRecording(r: ScenarioResult, run: OracleRun['kernels'][number]): string {
   const head = [
     '# gupsim real-kernel oracle: the kernel\'s canonical lines for one scenario (npm run test:oracle -- --update rewrites this file)',
     `# scenario: ${r.file}`,
-    `# source-sha256: ${sourceHash(source)}`,
+    `# behaviour-sha256: ${r.fingerprint}`,
     `# kernel: ${run.kernel}`,
     `# package: ${run.packageName} ${run.packageVersion}`,
     `# release: ${run.kernelRelease}`,
@@ -267,10 +280,10 @@ export function readRecording(file: string, kernel: KernelSeries): Recording | n
   return parseRecording(readFileSync(p, 'utf8'), kernel);
 }
 
-export async function writeRecording(r: ScenarioResult, run: OracleRun['kernels'][number], source: string): Promise<string> {
+export async function writeRecording(r: ScenarioResult, run: OracleRun['kernels'][number]): Promise<string> {
   const p = recordingPath(r.file, r.kernel);
   await fs.mkdir(path.dirname(p), { recursive: true });
-  await fs.writeFile(p, formatRecording(r, run, source));
+  await fs.writeFile(p, formatRecording(r, run));
   return p;
 }
 

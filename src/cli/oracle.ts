@@ -90,12 +90,9 @@ export async function cmdOracle(files: string[], o: OracleOptions): Promise<numb
   const wall = (Date.now() - t0) / 1000;
   const known = readKnownDivergences();
   if (o.update) {
-    const sources = new Map(list.map((f) => [f, readFileSync(f, 'utf8')]));
     for (const r of run.results) {
       if (r.status !== 'agree' && r.status !== 'diverge') continue;
-      const k = run.kernels.find((x) => x.kernel === r.kernel)!;
-      const src = sources.get(list.find((f) => f.endsWith(r.file)) ?? r.file) ?? readFileSync(r.file, 'utf8');
-      await writeRecording(r, k, src);
+      await writeRecording(r, run.kernels.find((x) => x.kernel === r.kernel)!);
     }
   }
   if (o.json) {

@@ -29,8 +29,7 @@
 // Platform-neutral: no Node imports.
 import type { Expr, Script } from './ast.js';
 import { Checker, constValue, type CheckedStep } from './check.js';
-import { CONSTANTS, SIGNALS, SI_CODES } from './constants.js';
-import { ERRNO_NAMES } from '../kernel/errno.js';
+import { CONSTANTS, errnoName, siCodeName, signalName } from './constants.js';
 import { ScenarioError, type Pos } from './errors.js';
 import { parseScenario } from './parser.js';
 import { isModelOnly, type CEmitCtx, type ParamDef, type Value } from './registry.js';
@@ -59,13 +58,18 @@ export interface ExportResult {
   steps: number;
   /** Kernel command-line arguments the scenario needs (e.g. `nopku` for `machine pku=off`). */
   bootArgs: string[];
+  /**
+   * What the program does, without comments, file names or the runtime: equal for two versions of
+   * a scenario that differ only in comments, expectations or layout (recordings key on it).
+   */
+  behaviour: string;
 }
 
 const RK: Record<string, string> = { int: 'RK_INT', addr: 'RK_ADDR', task: 'RK_TASK', hex: 'RK_HEX', none: 'RK_NONE', bytes: 'RK_NONE', fds: 'RK_INT' };
 const SPECIAL: Record<string, string> = {
   load: 'SP_LOAD', store: 'SP_STORE', exit: 'SP_EXIT', exit_thread: 'SP_EXIT_THREAD', execve: 'SP_EXECVE', fork: 'SP_FORK', clone: 'SP_CLONE',
 };
-const HANDLER_C: Record<string, string> = { skip: 'H_SKIP', retry: 'H_RETRY', SIG_DFL: 'H_DFL', SIG_IGN: 'H_IGN' };
+const HANDLER_C: Record<string, string> = { skip: 'H_SKIP', retry: 'H_RETRY', longjmp: 'H_LONGJMP', exit: 'H_EXIT', SIG_DFL: 'H_DFL', SIG_IGN: 'H_IGN' };
 
 type VarType = 'int' | 'bytes' | 'fds';
 
@@ -264,40 +268,50 @@ function cName(s: string): string {
   return JSON.stringify(s);
 }
 
-/** Name tables the coordinator prints with (the same as constants.ts). */
+/**
+ * Name tables the coordinator prints with, generated from the model's own naming functions
+ * (constants.ts, kernel/errno.ts) so that both sides print the same names.
+ */
 function nameTables(): string {
-  const errs = Object.entries(ERRNO_NAMES).map(([n, name]) => `\tcase ${n}: return "${name}";`).join('\n');
-  const sigs = SIGNALS.names.map(([n, name]) => `\tcase ${n}: return "${name}";`).join('\n');
-  const codes = Object.entries(SI_CODES).map(([sig, set]) => {
-    const n = SIGNALS.names.find(([, s]) => s === sig)?.[0];
-    return `\tif (sig == ${n}) switch (code) {\n${set.names.map(([c, name]) => `\t\tcase ${c}: return "${name}";`).join('\n')}\n\t}`;
-  }).join('\n');
+  const errs: string[] = [];
+  for (let e = 1; e < 4096; e++) if (errnoName(e) !== `E${e}`) errs.push(`\tcase ${e}: return "${errnoName(e)}";`);
+  const sigs: string[] = [];
+  for (let n = 1; n <= 64; n++) if (signalName(n) !== `SIG${n}`) sigs.push(`\tcase ${n}: return "${signalName(n)}";`);
+  const codes: string[] = [];
+  for (let n = 1; n <= 64; n++) {
+    for (const c of [...Array.from({ length: 17 }, (_, i) => i - 8), 0x80]) {
+      const name = siCodeName(n, c);
+      if (name !== String(c)) codes.push(`\t\t{ ${n}, ${c}, "${name}" },`);
+    }
+  }
   return `static const char *gs_errno_name(int e)
 {
-	static char buf[16];
-	switch (e) {
-${errs}
-	}
-	snprintf(buf, sizeof buf, "E%d", e);
-	return buf;
+\tstatic char buf[16];
+\tswitch (e) {
+${errs.join('\n')}
+\t}
+\tsnprintf(buf, sizeof buf, "E%d", e);
+\treturn buf;
 }
 static const char *gs_signal_name(int s)
 {
-	static char buf[16];
-	switch (s) {
-${sigs}
-	}
-	snprintf(buf, sizeof buf, "SIG%d", s);
-	return buf;
+\tstatic char buf[16];
+\tswitch (s) {
+${sigs.join('\n')}
+\t}
+\tsnprintf(buf, sizeof buf, "SIG%d", s);
+\treturn buf;
 }
 static const char *gs_code_name(int sig, int code)
 {
-	static char buf[16];
-	if (code == 0) return "SI_USER";
-	if (code == 0x80) return "SI_KERNEL";
-${codes}
-	snprintf(buf, sizeof buf, "%d", code);
-	return buf;
+\tstatic char buf[16];
+\tstatic const struct { int sig, code; const char *name; } t[] = {
+${codes.join('\n')}
+\t};
+\tfor (size_t i = 0; i < sizeof t / sizeof t[0]; i++)
+\t\tif (t[i].sig == sig && t[i].code == code) return t[i].name;
+\tsnprintf(buf, sizeof buf, "%d", code);
+\treturn buf;
 }
 `;
 }
@@ -341,7 +355,7 @@ export function exportC(source: string, file: string, opts: ExportOptions = {}):
   }
   const bootArgs = checker.headers.pku ? [] : ['nopku'];
   const tasks = em.taskNames;
-  const out: string[] = [C_RUNTIME];
+  const out: string[] = [];
   out.push(`/* ---- generated from ${file.replace(/\*\//g, '* /')} ---------------------------------------------------- */\n`);
   out.push(`enum { ${tasks.map((t, i) => `T_${t} = ${i}`).join(', ')}${tasks.length ? ', ' : ''}GS_NTASKS = ${tasks.length} };\n`);
   out.push(`static const char *const gs_tnames[] = { ${tasks.map(cName).join(', ')}${tasks.length ? '' : '""'} };\n`);
@@ -397,7 +411,9 @@ ${main.join('\n')}
 	return 0;
 }
 `);
-  return { c: out.join('\n'), steps: step, bootArgs };
+  const generated = out.join('\n');
+  const behaviour = [`boot: ${bootArgs.join(' ')}`, generated.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^.*gupsim-oracle begin file=.*$/m, '').replace(/[ \t]+$/gm, '').replace(/\n{2,}/g, '\n')].join('\n');
+  return { c: C_RUNTIME + '\n' + generated, steps: step, bootArgs, behaviour };
 }
 
 function emitStep(em: Emitter, s: CheckedStep, no: number, meta: string[], worker: string[], coord: string[]): void {

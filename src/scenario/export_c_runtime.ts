@@ -77,7 +77,7 @@ export const C_RUNTIME = String.raw`/* gupsim oracle runtime: see src/scenario/e
 
 enum { RK_NONE, RK_INT, RK_ADDR, RK_TASK, RK_HEX };
 enum { FK_INT, FK_ADDR, FK_STR };
-enum { H_SKIP = 1, H_RETRY, H_DFL, H_IGN };
+enum { H_SKIP = 1, H_RETRY, H_DFL, H_IGN, H_LONGJMP, H_EXIT };
 enum { SP_NONE, SP_LOAD, SP_STORE, SP_EXIT, SP_EXIT_THREAD, SP_EXECVE, SP_FORK, SP_CLONE };
 enum { VT_NONE, VT_INT, VT_BYTES, VT_FDS };
 
@@ -85,7 +85,7 @@ typedef struct { const uint8_t *p; uint64_t n; } gs_bytes;
 struct gs_iov { uint64_t base, len; };
 struct gs_iovs { const struct gs_iov *v; uint64_t n; };
 
-struct gs_sig { int32_t signo, code; uint64_t addr; uint32_t pkey; int32_t pad; };
+struct gs_sig { int32_t signo, code; uint64_t addr; uint32_t pkey; int32_t pid; };
 struct gs_field { char name[32]; int32_t kind, pad; int64_t v; char s[96]; };
 struct gs_res {
 	uint32_t done;
@@ -98,6 +98,8 @@ struct gs_res {
 	uint32_t ndata;
 	int32_t has_partial;
 	int32_t exit_req;
+	int32_t quiet_exit; /* the thread ended in a handler ('exit'): no exit status to report */
+	int32_t pad2;
 	uint64_t partial;
 	uint64_t rlen;
 	int32_t fds[2];
@@ -384,6 +386,16 @@ static void gs_exec_finish(ucontext_t *uc)
 	}
 }
 
+/* Signals whose default action is to ignore them: the recording handler is not installed for them. */
+static int gs_default_ignores(int sig) { return sig == SIGCHLD || sig == SIGURG || sig == SIGWINCH || sig == SIGCONT; }
+
+static uint32_t gs_rdpkru_now(void)
+{
+	uint32_t a, d;
+	__asm__ volatile("rdpkru" : "=a"(a), "=d"(d) : "c"(0));
+	return a;
+}
+
 static void gs_handler(int sig, siginfo_t *si, void *ucv)
 {
 	ucontext_t *uc = ucv;
@@ -398,12 +410,13 @@ static void gs_handler(int sig, siginfo_t *si, void *ucv)
 		gs_exec_finish(uc); /* the instruction at the target was fetched and ran */
 		return;
 	}
-	if (gs_exec_state == 2) {
+	int sync = si->si_code > 0 && si->si_code != SI_KERNEL ? 1 : si->si_code == SI_KERNEL && gs_is_fault_sig(sig);
+	if (gs_exec_state == 2 && sync) {
 		int fetch = (sig == SIGSEGV || sig == SIGBUS) && rip == gs_exec_target &&
 			((g[REG_ERR] & 0x10) || (uint64_t)si->si_addr == gs_exec_target);
 		if (!fetch) { /* the fetched instruction itself faulted: the fetch worked */
-			if (gs_disp[sig].mode == H_DFL || gs_disp[sig].mode == H_IGN || gs_disp[sig].mode == 0)
-				gs_install(sig, (void *)gs_handler, SA_SIGINFO | SA_RESTORER);
+			int m = gs_disp[sig].mode;
+			if (m == 0 || m == H_DFL || m == H_IGN) gs_install(sig, (void *)gs_handler, SA_SIGINFO | SA_RESTORER);
 			gs_exec_finish(uc);
 			return;
 		}
@@ -412,29 +425,45 @@ static void gs_handler(int sig, siginfo_t *si, void *ucv)
 		gs_anomaly("unexpected SIGTRAP");
 		RAW1(SYS_exit_group, 121);
 	}
-	if (r->nsig < GS_MAXSIG) {
+	/* Only the step's own thread reports its signals (the model's outcome shows those). */
+	int mine = C->cur_task >= 0 && C->task[C->cur_task].pid == (int)RAW0(SYS_gettid);
+	if (mine && r->nsig < GS_MAXSIG) {
 		struct gs_sig *s = &r->sig[r->nsig++];
 		s->signo = sig;
 		s->code = si->si_code;
 		s->addr = (uint64_t)si->si_addr;
+		/* The model has no code addresses: the address of a faulting instruction is 0 to both. */
+		if ((sig == SIGILL || sig == SIGFPE) && s->addr == rip) s->addr = 0;
 		s->pkey = *(uint32_t *)((char *)si + 0x20);
+		s->pid = si->si_code <= 0 ? si->si_pid : 0;
 	}
 	int insn = rip == (uint64_t)gs_load_insn || rip == (uint64_t)gs_store_insn;
-	if (insn) {
+	if (insn && mine) {
 		r->has_partial = 1;
 		r->partial = (uint64_t)g[REG_RBX];
 	}
 	int mode = gs_disp[sig].mode;
 	if (mode == 0 || mode == H_DFL || mode == H_IGN) {
-		/* the default action: the instruction faults again with SIG_DFL and the kernel kills us */
+		/* The default action: a fault faults again with SIG_DFL (fatal even if ignored); a sent
+		 * signal is sent again; either way the kernel does what it does by default. */
 		gs_reset_dfl(sig);
+		if (!sync) RAW3(SYS_tgkill, RAW0(SYS_getpid), RAW0(SYS_gettid), sig);
 		return;
 	}
-	if (gs_disp[sig].has_frame_pkru && uc->uc_mcontext.fpregs)
-		*(uint32_t *)((char *)uc->uc_mcontext.fpregs + C->pkru_off) = gs_disp[sig].frame_pkru;
-	if (mode == H_RETRY)
-		return;
-	/* skip */
+	if (mode == H_EXIT) {
+		if (mine) r->quiet_exit = 1;
+		RAW1(SYS_exit, 0);
+	}
+	uint32_t *slot = uc->uc_mcontext.fpregs && gs_pku ? (uint32_t *)((char *)uc->uc_mcontext.fpregs + C->pkru_off) : NULL;
+	if (mode == H_LONGJMP) {
+		/* siglongjmp() to just before the operation: the mask comes back, PKRU stays the handler's */
+		if (slot) *slot = gs_rdpkru_now();
+	} else if (gs_disp[sig].has_frame_pkru && slot) {
+		*slot = gs_disp[sig].frame_pkru;
+	}
+	if (mode == H_RETRY || !sync)
+		return; /* a sent signal interrupted nothing that could be skipped */
+	/* skip (or longjmp): abandon the interrupted access */
 	if (rip == (uint64_t)gs_load_insn) g[REG_RIP] = (greg_t)gs_load_skip;
 	else if (rip == (uint64_t)gs_store_insn) g[REG_RIP] = (greg_t)gs_store_skip;
 	else if (rip == (uint64_t)gs_wrpkru_insn) g[REG_RIP] = (greg_t)gs_wrpkru_skip;
@@ -452,11 +481,12 @@ static long gs_sigaction(struct gs_worker *w, long sig, int handler, long frame_
 	struct gs_ksigaction a;
 	memset(&a, 0, sizeof a);
 	a.restorer = (void *)gs_restorer;
-	int keep = gs_is_fault_sig((int)sig) || sig == SIGTRAP;
-	if (handler == H_SKIP || handler == H_RETRY) {
+	int keep = sig >= 1 && sig <= 64 && sig != SIGKILL && sig != SIGSTOP && !gs_default_ignores((int)sig);
+	if (handler == H_SKIP || handler == H_RETRY || handler == H_LONGJMP || handler == H_EXIT) {
 		a.handler = (void *)gs_handler;
 		a.flags = flags | SA_SIGINFO | SA_RESTORER;
-	} else if (keep) {
+	} else if (keep && (handler == H_DFL || gs_is_fault_sig((int)sig) || sig == SIGTRAP)) {
+		/* SIG_DFL, and SIG_IGN of a fault signal (fatal anyway): the recording handler */
 		a.handler = (void *)gs_handler;
 		a.flags = SA_SIGINFO | SA_RESTORER;
 	} else {
@@ -466,7 +496,7 @@ static long gs_sigaction(struct gs_worker *w, long sig, int handler, long frame_
 	long ret = gs_sys6(&w->vpkru, SYS_rt_sigaction, sig, (long)&a, 0, 8, 0, 0);
 	if (ret == 0 && sig >= 1 && sig <= 64) {
 		gs_disp[sig].mode = handler;
-		gs_disp[sig].has_frame_pkru = (handler == H_SKIP || handler == H_RETRY) && frame_pkru != -1;
+		gs_disp[sig].has_frame_pkru = handler != H_DFL && handler != H_IGN && frame_pkru != -1;
 		gs_disp[sig].frame_pkru = (uint32_t)frame_pkru;
 	}
 	return ret;
@@ -516,11 +546,10 @@ static void gs_worker_init(int idx)
 	C->task[idx].tidword = (uint32_t)tid;
 	RAW1(SYS_set_tid_address, &C->task[idx].tidword);
 	for (int s = 1; s <= 64; s++) gs_disp[s].mode = 0;
-	gs_install(SIGSEGV, (void *)gs_handler, SA_SIGINFO | SA_RESTORER);
-	gs_install(SIGBUS, (void *)gs_handler, SA_SIGINFO | SA_RESTORER);
-	gs_install(SIGILL, (void *)gs_handler, SA_SIGINFO | SA_RESTORER);
-	gs_install(SIGFPE, (void *)gs_handler, SA_SIGINFO | SA_RESTORER);
-	gs_install(SIGTRAP, (void *)gs_handler, SA_SIGINFO | SA_RESTORER | SA_NODEFER);
+	for (int s = 1; s < 32; s++) {
+		if (s == SIGKILL || s == SIGSTOP || gs_default_ignores(s)) continue;
+		gs_install(s, (void *)gs_handler, SA_SIGINFO | SA_RESTORER | (s == SIGTRAP ? SA_NODEFER : 0));
+	}
 	gs_map_text();
 	w->vpkru = 0;
 	if (gs_pku) {
@@ -976,7 +1005,10 @@ static void gs_print(const struct gs_meta *m, int status, int wstatus)
 	for (int i = 0; i < r->nsig; i++) {
 		struct gs_sig *s = &r->sig[i];
 		gs_put(" sig=%s code=%s", gs_signal_name(s->signo), gs_code_name(s->signo, s->code));
-		if (s->signo == SIGSEGV || s->signo == SIGBUS) {
+		if (s->code <= 0) {
+			char pb[32];
+			gs_put(" sender=%s", gs_name_of_pid(pb, sizeof pb, s->pid));
+		} else if (s->signo == SIGSEGV || s->signo == SIGBUS || s->signo == SIGILL || s->signo == SIGFPE) {
 			gs_symbolize(buf, sizeof buf, s->addr);
 			gs_put(" addr=%s", buf);
 		}
@@ -984,8 +1016,8 @@ static void gs_print(const struct gs_meta *m, int status, int wstatus)
 	}
 	if (status == ST_DEAD) {
 		if (wstatus & 0x7f) gs_put(" killed=%s", gs_signal_name(wstatus & 0x7f));
-		else gs_put(" exited=%d", (wstatus >> 8) & 0xff);
-	} else if (status == ST_THREAD_EXIT) {
+		else if (!r->quiet_exit) gs_put(" exited=%d", (wstatus >> 8) & 0xff);
+	} else if (status == ST_THREAD_EXIT && !r->quiet_exit) {
 		gs_put(" exited=%d", r->exit_req & 0xff);
 	}
 	if (r->has_data) {

@@ -66,6 +66,15 @@ export const C_EMITTERS: Readonly<Record<string, Emit>> = {
   gettid: () => 'ret = SYS0(SYS_gettid);',
   // The runtime's handler implements skip/retry/frame_pkru; frame_pkru's default -1 = not given.
   sigaction: (c) => `ret = gs_sigaction(w, ${a(c, 'signum')}, ${a(c, 'handler')}, ${a(c, 'frame_pkru')}, ${a(c, 'flags')});`,
+  // glibc's raise(): tgkill(getpid(), gettid(), sig)
+  raise: (c) => `ret = SYS3(SYS_tgkill, SYS0(SYS_getpid), SYS0(SYS_gettid), ${a(c, 'sig')});`,
+  tgkill: (c) => `ret = SYS3(SYS_tgkill, ${a(c, 'tgid')}, ${a(c, 'tid')}, ${a(c, 'sig')});`,
+  sigprocmask: (c) => `{ static uint64_t set_; int64_t s_ = ${a(c, 'sig')}; set_ = s_ > 0 && s_ <= 64 ? 1ULL << (s_ - 1) : 0;
+		ret = SYS4(SYS_rt_sigprocmask, ${a(c, 'how')}, s_ ? &set_ : NULL, NULL, 8); }`,
+  sigaltstack: (c) => `ret = SYS2(SYS_sigaltstack, ${a(c, 'ss')}, ${a(c, 'old_ss')});`,
+  setuid: (c) => `ret = SYS1(SYS_setuid, ${a(c, 'uid')});`,
+  // The model does not sleep: a FUTEX_WAIT whose value matches times out after 10 ms here.
+  futex: (c) => `{ static struct timespec t_ = { 0, 10000000 }; ret = SYS4(SYS_futex, ${a(c, 'uaddr')}, ${a(c, 'futex_op')}, ${a(c, 'val')}, &t_); }`,
   getrusage: (c) => `{ static struct rusage ru_; ret = SYS2(SYS_getrusage, ${a(c, 'who')}, &ru_); }`,
 
   // --- GUP users: C reads liovcnt/riovcnt entries; the runtime pads the given ones with zeros,
