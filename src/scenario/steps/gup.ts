@@ -299,3 +299,37 @@ registerStep({
   strace: (c) => `ioctl(${c.args.big('fd')}, UFFDIO_REGISTER, {range={start=${hexAddr(c.args.big('start'))}, len=${c.args.big('len')}}, mode=UFFDIO_REGISTER_MODE_MISSING})${c.retText} /* the monitor fills missing pages with 0x${c.args.num('fill').toString(16)} */`,
   doc: 'uffdio_register(fd, start, len[, fill]): ioctl(UFFDIO_REGISTER, MODE_MISSING); the monitor thread answers each missing-page fault with a page of fill bytes',
 });
+
+// --- io_uring fixed buffers and mempolicy: local GUP users -----------------------------------
+
+registerStep({
+  name: 'io_uring_register_buffers', kind: 'syscall', result: 'int', kfn: 'io_sqe_buffers_register',
+  params: [p('iov', 'iovec'), p('nr_iovecs', 'ulong', 'dec', 1)],
+  run: (ctx, a) => ({ ret: ctx.self().ioUringRegisterBuffers(iovs(a, 'iov', 'nr_iovecs')) }),
+  doc: 'io_uring_register_buffers({buf, n}, 1): pin the buffer long-term (FOLL_WRITE|FOLL_LONGTERM, PKRU checked now, never again); the pins are held until unregister or exit',
+});
+
+registerStep({
+  name: 'io_uring_unregister_buffers', kind: 'syscall', result: 'int', kfn: 'io_sqe_buffers_unregister',
+  params: [],
+  run: (ctx) => ({ ret: ctx.self().ioUringUnregisterBuffers() }),
+  doc: 'io_uring_unregister_buffers(): unpin the registered buffers',
+});
+
+for (const write of [false, true]) {
+  const name = write ? 'io_uring_write_fixed' : 'io_uring_read_fixed';
+  registerStep({
+    name, kind: 'syscall', result: 'int', kfn: write ? 'io_write' : 'io_read',
+    params: [p('fd', 'int'), p('buf', 'addr', 'ptr'), p('len', 'ulong'), p('offset', 'ulong', 'dec', 0), p('buf_index', 'uint', 'dec', 0)],
+    run: (ctx, a) => ({ ret: ctx.self().ioUringFixed(a.num('buf_index'), a.num('buf'), a.num('fd'), a.num('offset'), a.num('len'), write) }),
+    doc: `${name}(fd, buf, len[, offset, buf_index]): IORING_OP_${write ? 'WRITE' : 'READ'}_FIXED and its completion's res; the data moves through the pins, no PKRU`,
+  });
+}
+
+registerStep({
+  name: 'get_mempolicy_node', kind: 'syscall', result: 'int', kfn: 'do_get_mempolicy',
+  params: [p('addr', 'addr', 'ptr')],
+  run: (ctx, a) => ({ ret: ctx.self().getMempolicyNode(a.num('addr')) }),
+  straceName: 'get_mempolicy',
+  doc: 'get_mempolicy_node(addr): get_mempolicy(&node, NULL, 0, addr, MPOL_F_NODE|MPOL_F_ADDR); lookup_node() is a local GUP, so PKRU applies',
+});
