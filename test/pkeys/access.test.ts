@@ -2,6 +2,7 @@
 // real kernels produced (real-kernel/results-6.1.txt, results-6.12.txt).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { ORACLE_KERNELS, recordedStep } from '../oracle/recorded.js';
 import {
   MADV_DONTNEED, SEGV_ACCERR, SEGV_PKUERR, SIGSEGV, X86_PF_PK, type Thread,
 } from '../../src/index.js';
@@ -218,11 +219,21 @@ describe('PK-ACC', () => {
     });
   }
 
-  // [verify] in the catalogue; settled: RESULT PK-ACC-09 mprotect_exec=0 x=1 t1_pkru=0x55555554 t2_pkru=0x00000000
-  // t2_load=ok t1_load=PKUERR:1 t3_pkru=0x55555554 t3_load=PKUERR:1 b_from_pkru0_mprotect_exec=0 b_x=1
-  // b_t1_pkru_before=0x00000000 b_t1_pkru_after=0x00000004 b_t2_pkru=0x00000000 b_t2_load=ok b_t1_load=PKUERR:1
-  // b_t3_pkru=0x00000004 b_t3_load=PKUERR:1 (6.1 and 6.12)
-  pkTestEach('PK-ACC-09: the execute-only restriction is per thread; later threads inherit the creator\'s PKRU [verify settled by RESULT line]', MODERN, (env) => {
+  // The catalogue's [verify], settled by the kernels' recorded outcomes (real-kernel oracle):
+  // conformance/scenarios/pk-acc-09.scn (default PKRU) and pk-acc-07-09.scn (from PKRU 0).
+  test('PK-ACC-09 on real 6.1 and 6.12 (recorded): T2 reads, T1 and the later T3 fault, T3 has T1\'s PKRU', () => {
+    for (const k of ORACLE_KERNELS) {
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-acc-09.scn', 6), 'STEP 6 A rdpkru ret=0x55555554');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-acc-09.scn', 9), 'STEP 9 T2 load data=c3');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-acc-09.scn', 11), 'STEP 11 A load sig=SIGSEGV code=SEGV_PKUERR addr=$q pkey=1 data=');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-acc-09.scn', 13), 'STEP 13 T3 rdpkru ret=0x55555554');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-acc-09.scn', 14), 'STEP 14 T3 load sig=SIGSEGV code=SEGV_PKUERR addr=$q pkey=1 data=');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-acc-07-09.scn', 7), 'STEP 7 A rdpkru ret=0x4');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-acc-07-09.scn', 10), 'STEP 10 T2 rdpkru ret=0x0');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-acc-07-09.scn', 15), 'STEP 15 T3 rdpkru ret=0x4');
+    }
+  });
+  pkTestEach('PK-ACC-09: the execute-only restriction is per thread; later threads inherit the creator\'s PKRU (as recorded on 6.1/6.12)', MODERN, (env) => {
     for (const fromZero of [false, true]) {
       const t1 = env.spawn();
       t1.sigaction(SIGSEGV, SKIP);

@@ -1,7 +1,8 @@
 // Catalogue family PK-ALLOC: pkey_alloc / pkey_free / pkey_mprotect. Expected outcomes from
 // shared/conformance/catalog.md §2, settled by the real-kernel RESULT lines where they differ.
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
+import { describe, test } from 'node:test';
+import { ORACLE_KERNELS, recordedStep } from '../oracle/recorded.js';
 import { EINVAL, ENOSPC, ENOSYS, ILL_ILLOPN, SEGV_PKUERR, SIGILL, SIGSEGV } from '../../src/index.js';
 import { DEFAULT_PROGRAM } from '../../src/kernel/exec.js';
 import {
@@ -193,12 +194,20 @@ describe('PK-ALLOC', () => {
     assert.equal(t.pkeyAlloc(0, 0), -ENOSPC);
   });
 
-  // [verify] in the catalogue (the pkey_alloc errno without PKU), settled by the RESULT lines:
-  // 6.12: RESULT PK-ALLOC-14 ospke=0 pkey_alloc=-1:EINVAL pkey_alloc_again=-1:ENOSPC pkey_mprotect_key1=-1:EINVAL pkey_mprotect_minus1=0
-  // 6.1:  RESULT PK-ALLOC-14 ospke=0 pkey_alloc=-1:ENOSPC pkey_alloc_again=-1:ENOSPC pkey_mprotect_key1=-1:EINVAL pkey_mprotect_minus1=0
-  // (both for `nopku` and for a CPU without PKU). The README lists 6.1 as DISAGREES with the catalogue.
+  // The catalogue's [verify] (the pkey_alloc errno without PKU), settled by the kernels' recorded
+  // outcomes of conformance/scenarios/pk-alloc-14.scn, booted with `nopku` (real-kernel oracle).
+  test('PK-ALLOC-14 on real 6.1 and 6.12 with nopku (recorded): 6.1 ENOSPC at once, 6.12 EINVAL then ENOSPC', () => {
+    const scn = 'conformance/scenarios/pk-alloc-14.scn';
+    assert.equal(recordedStep('6.1', scn, 1), 'STEP 1 A pkey_alloc ret=-1 errno=ENOSPC');
+    assert.equal(recordedStep('6.12', scn, 1), 'STEP 1 A pkey_alloc ret=-1 errno=EINVAL');
+    for (const k of ORACLE_KERNELS) {
+      assert.equal(recordedStep(k, scn, 2), 'STEP 2 A pkey_alloc ret=-1 errno=ENOSPC');
+      assert.equal(recordedStep(k, scn, 4), 'STEP 4 A pkey_mprotect ret=-1 errno=EINVAL');
+      assert.equal(recordedStep(k, scn, 5), 'STEP 5 A pkey_mprotect ret=0');
+    }
+  });
   for (const [profile, first] of [['linux-6.12', -EINVAL], ['linux-6.1', -ENOSPC]] as const) {
-    pkTest(`PK-ALLOC-14: without PKU, pkey_alloc fails (${profile}: ${first === -EINVAL ? 'EINVAL, then ENOSPC' : 'ENOSPC at once'}), pkey_mprotect(key 1) EINVAL, (-1) 0 [verify settled by RESULT lines]`,
+    pkTest(`PK-ALLOC-14: without PKU, pkey_alloc fails (${profile}: ${first === -EINVAL ? 'EINVAL, then ENOSPC' : 'ENOSPC at once'}), pkey_mprotect(key 1) EINVAL, (-1) 0 (as recorded)`,
       { profile, pku: false }, (env) => {
         const t = env.spawn();
         assert.equal(t.pkeyAlloc(0, 0), first);

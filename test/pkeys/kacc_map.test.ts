@@ -3,7 +3,8 @@
 // the GUP consumers (vmsplice, futex, O_DIRECT, io_uring, gup_test) and are tested with them in
 // test/gup/consumers.test.ts.
 import assert from 'node:assert/strict';
-import { describe } from 'node:test';
+import { describe, test } from 'node:test';
+import { ORACLE_KERNELS, recordedStep } from '../oracle/recorded.js';
 import {
   EFAULT, MADV_DONTNEED, O_CREAT, O_RDWR, SEGV_PKUERR, SIGSEGV, type Thread,
 } from '../../src/index.js';
@@ -114,9 +115,17 @@ describe('PK-MAP', () => {
     assert.deepEqual([s.code, s.pkey], [SEGV_PKUERR, k]);
   });
 
-  // [verify] in the catalogue (source vs mprotect(2)); settled: RESULT PK-MAP-03 k=1 mprotect_exec=0 key_after=2
-  // replaced_by_exec_only=1 pkru_before=0x55555550 pkru_after=0x55555550 key0_vma_mprotect_exec_key=2 (6.1 and 6.12)
-  pkTestEach('PK-MAP-03: plain mprotect(PROT_EXEC) replaces a user key with the execute-only key [verify settled by RESULT line]', MODERN, (env) => {
+  // The catalogue's [verify] (the source against mprotect(2)), settled by the kernels' recorded
+  // outcomes of conformance/scenarios/pk-map.scn: the source is right, the user key 1 is replaced by
+  // the execute-only key 2 and PKRU stays 0x55555550.
+  test('PK-MAP-03 on real 6.1 and 6.12 (recorded): mprotect(PROT_EXEC) of a key-1 VMA gives key 2', () => {
+    for (const k of ORACLE_KERNELS) {
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-map.scn', 17), 'STEP 17 A mprotect ret=0');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-map.scn', 18), 'STEP 18 A vma ret=0 start=$p end=$p+0x1000 perms=--xp pkey=2');
+      assert.equal(recordedStep(k, 'conformance/scenarios/pk-map.scn', 20), 'STEP 20 A rdpkru ret=0x55555550');
+    }
+  });
+  pkTestEach('PK-MAP-03: plain mprotect(PROT_EXEC) replaces a user key with the execute-only key (as recorded on 6.1/6.12)', MODERN, (env) => {
     const { t, p } = s0(env);
     const before = t.rdpkru();
     assert.equal(before, 0x55555550);
