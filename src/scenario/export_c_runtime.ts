@@ -37,6 +37,7 @@ export const C_RUNTIME = String.raw`/* gupsim oracle runtime: see src/scenario/e
 #include <fcntl.h>
 #include <limits.h>
 #include <linux/futex.h>
+#include <linux/io_uring.h>
 #include <poll.h>
 #include <sched.h>
 #include <signal.h>
@@ -69,6 +70,7 @@ export const C_RUNTIME = String.raw`/* gupsim oracle runtime: see src/scenario/e
 #define GS_ARENA (1u << 20)
 #define GS_CTL_FD 1000
 #define GS_PIDFD_BASE 960
+#define GS_URING_FD 995
 #define GS_STACK (64 * 1024)
 #define GS_TEXT_BASE 0x555555554000ULL
 #define GS_TEXT_FILE "/tmp/.gupsim-text"
@@ -713,6 +715,76 @@ static long gs_ptrace(struct gs_worker *w, long req, long pid, uint64_t addr, ui
 	default:
 		return gs_sys6(&w->vpkru, SYS_ptrace, req, pid, (long)addr, (long)data, 0, 0);
 	}
+}
+
+/* ---- io_uring: one ring per process, set up by the harness at the first io_uring step --------
+ * (the model has no ring object: its fd is moved out of the scenario's way, to GS_URING_FD) */
+static struct { int fd; uint32_t *sq_tail, *sq_mask, *sq_array, *cq_head, *cq_tail, *cq_mask; struct io_uring_sqe *sqes; struct io_uring_cqe *cqes; } gs_ring = { -1 };
+
+static int gs_uring_setup(void)
+{
+	if (gs_ring.fd >= 0) return 0;
+	static struct io_uring_params pr;
+	memset(&pr, 0, sizeof pr);
+	int fd = (int)RAW2(SYS_io_uring_setup, 8, &pr);
+	if (fd < 0) return fd;
+	int hi = (int)RAW3(SYS_dup3, fd, GS_URING_FD, O_CLOEXEC);
+	RAW1(SYS_close, fd);
+	if (hi < 0) return hi;
+	long sq = gs_raw(SYS_mmap, 0, pr.sq_off.array + pr.sq_entries * 4, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, hi, IORING_OFF_SQ_RING);
+	long cq = gs_raw(SYS_mmap, 0, pr.cq_off.cqes + pr.cq_entries * sizeof(struct io_uring_cqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, hi, IORING_OFF_CQ_RING);
+	long sqes = gs_raw(SYS_mmap, 0, pr.sq_entries * sizeof(struct io_uring_sqe), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_POPULATE, hi, IORING_OFF_SQES);
+	if (sq < 0 || cq < 0 || sqes < 0) return -ENOMEM;
+	gs_ring.sq_tail = (uint32_t *)(sq + pr.sq_off.tail);
+	gs_ring.sq_mask = (uint32_t *)(sq + pr.sq_off.ring_mask);
+	gs_ring.sq_array = (uint32_t *)(sq + pr.sq_off.array);
+	gs_ring.cq_head = (uint32_t *)(cq + pr.cq_off.head);
+	gs_ring.cq_tail = (uint32_t *)(cq + pr.cq_off.tail);
+	gs_ring.cq_mask = (uint32_t *)(cq + pr.cq_off.ring_mask);
+	gs_ring.cqes = (struct io_uring_cqe *)(cq + pr.cq_off.cqes);
+	gs_ring.sqes = (struct io_uring_sqe *)sqes;
+	gs_ring.fd = hi;
+	return 0;
+}
+
+static long gs_uring_register(struct gs_worker *w, struct gs_iovs iov, uint64_t n)
+{
+	int r = gs_uring_setup();
+	if (r < 0) return r;
+	return gs_sys6(&w->vpkru, SYS_io_uring_register, gs_ring.fd, IORING_REGISTER_BUFFERS, (long)gs_iovs_buf(0, iov, n), (long)n, 0, 0);
+}
+
+static long gs_uring_unregister(struct gs_worker *w)
+{
+	int r = gs_uring_setup();
+	if (r < 0) return r;
+	return gs_sys6(&w->vpkru, SYS_io_uring_register, gs_ring.fd, IORING_UNREGISTER_BUFFERS, 0, 0, 0, 0);
+}
+
+/* IORING_OP_READ_FIXED / WRITE_FIXED, submitted and waited for; the completion's res */
+static long gs_uring_fixed(struct gs_worker *w, int write, long fd, uint64_t buf, uint64_t len, uint64_t off, uint64_t idx)
+{
+	int r = gs_uring_setup();
+	if (r < 0) return r;
+	uint32_t tail = *gs_ring.sq_tail, i = tail & *gs_ring.sq_mask;
+	struct io_uring_sqe *e = &gs_ring.sqes[i];
+	memset(e, 0, sizeof *e);
+	e->opcode = write ? IORING_OP_WRITE_FIXED : IORING_OP_READ_FIXED;
+	e->fd = (int)fd;
+	e->off = off;
+	e->addr = buf;
+	e->len = (uint32_t)len;
+	e->buf_index = (uint16_t)idx;
+	e->user_data = 1;
+	gs_ring.sq_array[i] = i;
+	__atomic_store_n(gs_ring.sq_tail, tail + 1, __ATOMIC_RELEASE);
+	long n = gs_sys6(&w->vpkru, SYS_io_uring_enter, gs_ring.fd, 1, 1, IORING_ENTER_GETEVENTS, 0, 0);
+	if (n < 0) return n;
+	uint32_t head = *gs_ring.cq_head;
+	if (head == __atomic_load_n(gs_ring.cq_tail, __ATOMIC_ACQUIRE)) return -EIO;
+	long res = gs_ring.cqes[head & *gs_ring.cq_mask].res;
+	__atomic_store_n(gs_ring.cq_head, head + 1, __ATOMIC_RELEASE);
+	return res;
 }
 
 /* ---- coordinator: /proc queries and setup steps ------------------------------------------------ */

@@ -84,6 +84,13 @@ export const C_EMITTERS: Readonly<Record<string, Emit>> = {
   process_vm_writev: (c) => `ret = SYS6(SYS_process_vm_writev, ${a(c, 'pid')}, gs_iovs_buf(0, ${a(c, 'local_iov')}, ${a(c, 'liovcnt')}), ${a(c, 'liovcnt')}, ` +
     `gs_iovs_buf(1, ${a(c, 'remote_iov')}, ${a(c, 'riovcnt')}), ${a(c, 'riovcnt')}, ${a(c, 'flags')});`,
   vmsplice: (c) => `ret = SYS4(SYS_vmsplice, ${a(c, 'fd')}, gs_iovs_buf(0, ${a(c, 'iov')}, ${a(c, 'nr_segs')}), ${a(c, 'nr_segs')}, ${a(c, 'flags')});`,
+  // io_uring: the harness sets up one ring per process at the first io_uring step (its fd at 995).
+  io_uring_register_buffers: (c) => `ret = gs_uring_register(w, ${a(c, 'iov')}, ${a(c, 'nr_iovecs')});`,
+  io_uring_unregister_buffers: () => 'ret = gs_uring_unregister(w);',
+  io_uring_read_fixed: (c) => `ret = gs_uring_fixed(w, 0, ${a(c, 'fd')}, ${a(c, 'buf')}, ${a(c, 'len')}, ${a(c, 'offset')}, ${a(c, 'buf_index')});`,
+  io_uring_write_fixed: (c) => `ret = gs_uring_fixed(w, 1, ${a(c, 'fd')}, ${a(c, 'buf')}, ${a(c, 'len')}, ${a(c, 'offset')}, ${a(c, 'buf_index')});`,
+  // get_mempolicy(&node, NULL, 0, addr, MPOL_F_NODE|MPOL_F_ADDR)
+  get_mempolicy_node: (c) => `{ static int node_; ret = SYS5(SYS_get_mempolicy, &node_, 0, 0, ${a(c, 'addr')}, 3); }`,
   // PEEK returns the word as glibc's wrapper does; ATTACH/SEIZE also wait for the tracee's stop.
   ptrace: (c) => `ret = gs_ptrace(w, ${a(c, 'request')}, ${a(c, 'pid')}, ${a(c, 'addr')}, ${a(c, 'data')}, &cerr);`,
 
