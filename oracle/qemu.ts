@@ -91,6 +91,11 @@ export interface RunOptions {
   cflags?: string[];
   /** parallel compiler jobs (default: number of CPUs) */
   compileJobs?: number;
+  /**
+   * Attach a fresh, empty ext4 file system of this many MiB to every boot, as an NVMe disk
+   * (/dev/nvme0n1 in the guest; the programs mount it themselves). Default: none.
+   */
+  diskMiB?: number;
   /** progress messages (default: none) */
   log?: (msg: string) => void;
 }
@@ -478,9 +483,9 @@ async function boot(
   kernel: KernelInfo,
   initrd: string,
   outFile: string,
-  opts: { cpu: string; memoryMiB: number; append: string; idleLimitMs: number },
+  opts: { cpu: string; memoryMiB: number; append: string; idleLimitMs: number; disk?: string },
 ): Promise<BootResult> {
-  for (const p of [outFile, initrd, kernel.vmlinuz]) {
+  for (const p of [outFile, initrd, kernel.vmlinuz, opts.disk ?? '']) {
     if (p.includes(',')) throw new OracleError(`path must not contain ',' (QEMU option syntax): ${p}`);
   }
   const args = [
@@ -498,6 +503,7 @@ async function boot(
     '-kernel', kernel.vmlinuz,
     '-initrd', initrd,
     '-append', opts.append,
+    ...(opts.disk ? ['-drive', `file=${opts.disk},if=none,id=gupsimdisk,format=raw`, '-device', 'nvme,drive=gupsimdisk,serial=gupsim'] : []),
   ];
   const start = performance.now();
   return new Promise((resolve, reject) => {
@@ -540,6 +546,22 @@ async function boot(
       );
     });
   });
+}
+
+/** A fresh ext4 image (sparse); mkfs.ext4 comes from e2fsprogs (installed when missing). */
+async function makeExt4(file: string, mib: number): Promise<string> {
+  await fs.writeFile(file, '');
+  await fs.truncate(file, mib * 1024 * 1024);
+  const mkfs = (): Promise<ProcResult> => run('mkfs.ext4', ['-q', '-F', file]);
+  let r: ProcResult;
+  try {
+    r = await mkfs();
+  } catch {
+    await run('apt-get', ['install', '-y', '-qq', 'e2fsprogs']);
+    r = await mkfs();
+  }
+  if (r.code !== 0) throw new OracleError(`mkfs.ext4 ${file} failed: ${r.stderr}`);
+  return file;
 }
 
 function tail(text: string, lines = 40): string {
@@ -652,7 +674,9 @@ export async function runOnKernel(kernel: KernelSeries, programs: GuestProgram[]
       const initrd = path.join(work, 'initrd.cpio');
       const outFile = path.join(work, `out-${attempt}.txt`);
       await fs.writeFile(initrd, await buildInitramfs(initBin, batch, Math.round(timeoutSeconds * 1000)));
-      const r = await boot(info, initrd, outFile, { cpu, memoryMiB, append, idleLimitMs: (timeoutSeconds + 90) * 1000 });
+      const bootOpts: Parameters<typeof boot>[3] = { cpu, memoryMiB, append, idleLimitMs: (timeoutSeconds + 90) * 1000 };
+      if (opts.diskMiB) bootOpts.disk = await makeExt4(path.join(work, `disk-${attempt}.img`), opts.diskMiB);
+      const r = await boot(info, initrd, outFile, bootOpts);
       attemptSeconds.push(r.seconds);
       await fs.writeFile(consoleLogPath, r.console);
       await fs.writeFile(path.join(logDir, `${kernel}-output.log`), r.output);

@@ -16,6 +16,7 @@ import { ScenarioError, InternalError } from '../src/scenario/errors.js';
 import { runSource } from '../src/scenario/run.js';
 import { diffCanonical, parseCanonicalLine } from '../src/scenario/outcome.js';
 import type { ProfileName } from '../src/profiles/profile.js';
+import { buildGupModule } from './module.js';
 import { KERNELS, runOnKernel, type GuestRun, type KernelSeries, type RunOptions } from './qemu.js';
 
 export { KERNELS, type KernelSeries };
@@ -94,7 +95,7 @@ export function behaviourHash(behaviour: string): string {
 /** The fingerprint of a scenario as exported for a kernel, or null if it cannot be exported. */
 export function scenarioFingerprint(source: string, file: string, kernel: KernelSeries): string | null {
   try {
-    return behaviourHash(exportC(source, rel(file), { profile: PROFILE_OF[kernel] }).behaviour);
+    return behaviourHash(exportC(source, rel(file), { profile: PROFILE_OF[kernel], kernelModule: 'assume' }).behaviour);
   } catch (e) {
     if (e instanceof NotExportable || e instanceof ScenarioError) return null;
     throw e;
@@ -172,11 +173,28 @@ function programName(file: string): string {
  */
 export async function runScenarios(files: string[], kernels: readonly KernelSeries[], opts: RunOptions = {}): Promise<OracleRun> {
   const sources = await Promise.all(files.map(async (f) => ({ file: f, source: await fs.readFile(f, 'utf8') })));
+  const log = opts.log ?? ((): void => undefined);
   const runs = await Promise.all(kernels.map(async (kernel) => {
     const profile = PROFILE_OF[kernel];
+    // The test module, built only when some scenario has kernel-context steps.
+    const needsModule = sources.some(({ file, source }) => {
+      try {
+        return exportC(source, rel(file), { profile, kernelModule: 'assume' }).usesModule;
+      } catch {
+        return false;
+      }
+    });
+    let kernelModule: Uint8Array | undefined;
+    if (needsModule) {
+      try {
+        kernelModule = await buildGupModule(kernel, log);
+      } catch (e) {
+        log(`[${kernel}] no test module, kernel-context steps are not run: ${(e as Error).message.split('\n')[0]}`);
+      }
+    }
     const prepared: Prepared[] = sources.map(({ file, source }) => {
       try {
-        const x = exportC(source, rel(file), { profile });
+        const x = exportC(source, rel(file), kernelModule ? { profile, kernelModule } : { profile });
         return { file, source, c: x.c, bootArgs: x.bootArgs, fingerprint: behaviourHash(x.behaviour) };
       } catch (e) {
         if (e instanceof NotExportable || e instanceof ScenarioError) {
@@ -195,7 +213,8 @@ export async function runScenarios(files: string[], kernels: readonly KernelSeri
     const outputs = new Map<string, GuestRun['outputs'] extends Map<string, infer O> ? O : never>();
     const info: OracleRun['kernels'][number] = { kernel, packageName: '', packageVersion: '', kernelRelease: '', seconds: 0, boots: 0, failedBoots: 0, compileSeconds: 0, programs: 0 };
     for (const [append, group] of groups) {
-      const o: RunOptions = { ...opts, timeoutSeconds: opts.timeoutSeconds ?? 30 };
+      // A fresh ext4 disk per boot for the scenarios' files (the model's files are disk files).
+      const o: RunOptions = { ...opts, timeoutSeconds: opts.timeoutSeconds ?? 30, diskMiB: opts.diskMiB ?? 64 };
       if (append) o.extraAppend = [opts.extraAppend ?? '', append].join(' ').trim();
       const run = await runOnKernel(kernel, group.map((p) => ({ name: programName(p.file), cSource: p.c! })), o);
       for (const [n, out] of run.outputs) outputs.set(n, out);

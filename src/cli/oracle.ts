@@ -4,7 +4,7 @@
 // kernel and diffs each step's canonical line with the model's, field by field.
 import { readFileSync, writeFileSync } from 'node:fs';
 import type { Command } from 'commander';
-import { exportC, NotExportable } from '../scenario/export_c.js';
+import { exportC, NotExportable, type ExportOptions } from '../scenario/export_c.js';
 import { ScenarioError, formatError } from '../scenario/errors.js';
 import { isProfileName } from '../profiles/profile.js';
 import {
@@ -20,7 +20,7 @@ function err(s: string): void {
 }
 
 /** The body of `gupsim export-c`. Exit status: 0, or 2 for a scenario user space cannot run. */
-export function cmdExportC(file: string, o: { output?: string; profile?: string }): number {
+export function cmdExportC(file: string, o: { output?: string; profile?: string; module?: string }): number {
   let source: string;
   try {
     source = readFileSync(file, 'utf8');
@@ -32,8 +32,18 @@ export function cmdExportC(file: string, o: { output?: string; profile?: string 
     err(`gupsim export-c: unknown profile '${o.profile}'`);
     return 2;
   }
+  const opts: ExportOptions = {};
+  if (o.profile) opts.profile = o.profile;
+  if (o.module) {
+    try {
+      opts.kernelModule = new Uint8Array(readFileSync(o.module));
+    } catch (e) {
+      err(`gupsim export-c: cannot read ${o.module}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`);
+      return 2;
+    }
+  }
   try {
-    const r = exportC(source, file, o.profile ? { profile: o.profile } : {});
+    const r = exportC(source, file, opts);
     if (o.output) writeFileSync(o.output, r.c);
     else process.stdout.write(r.c);
     if (r.bootArgs.length) err(`gupsim export-c: boot the kernel with: ${r.bootArgs.join(' ')}`);
@@ -124,7 +134,8 @@ export function registerOracle(program: Command): Command {
     .argument('<file>', 'scenario file')
     .option('-o, --output <file>', 'write the C program here instead of stdout')
     .option('--profile <name>', 'check the scenario under this profile')
-    .action((file: string, o: { output?: string; profile?: string }) => {
+    .option('--module <file.ko>', 'the oracle\'s test module built for the target kernel (makes kernel-context steps exportable)')
+    .action((file: string, o: { output?: string; profile?: string; module?: string }) => {
       const code = cmdExportC(file, o);
       if (code !== 0) process.exitCode = code;
     });

@@ -36,7 +36,7 @@ import { isModelOnly, type CEmitCtx, type ParamDef, type Value } from './registr
 import { C_RUNTIME } from './export_c_runtime.js';
 import { TEXT_BASE, TEXT_FUNC_OFFSET } from '../kernel/exec.js';
 import type { ProfileName } from '../profiles/profile.js';
-import './export_c_steps.js';
+import { C_MODEL_ONLY_EXPORTABLE } from './export_c_steps.js';
 
 /** Why a scenario cannot run as a user-space program. */
 export class NotExportable extends Error {
@@ -49,6 +49,12 @@ export class NotExportable extends Error {
 export interface ExportOptions {
   /** Check the scenario under this profile (the argument lists of a few steps depend on it). */
   profile?: ProfileName;
+  /**
+   * The oracle's test kernel module (oracle/gupsim_gup.c built for the target kernel), which makes
+   * kernel-context steps (get_user_pages() and friends) exportable: the program embeds and loads it.
+   * 'assume': export as if it were given (an empty image; for fingerprints and checks).
+   */
+  kernelModule?: Uint8Array | 'assume';
 }
 
 export interface ExportResult {
@@ -58,9 +64,11 @@ export interface ExportResult {
   steps: number;
   /** Kernel command-line arguments the scenario needs (e.g. `nopku` for `machine pku=off`). */
   bootArgs: string[];
+  /** The scenario has kernel-context steps (the program loads the test module). */
+  usesModule: boolean;
   /**
-   * What the program does, without comments, file names or the runtime: equal for two versions of
-   * a scenario that differ only in comments, expectations or layout (recordings key on it).
+   * What the scenario does: its statements without positions, comments, titles and expectations
+   * (and not how the harness does it). Recordings of the kernel's lines key on it.
    */
   behaviour: string;
 }
@@ -89,6 +97,14 @@ function cInt(v: bigint): string {
   return `((int64_t)0x${BigInt.asUintN(64, v).toString(16)}ULL)`;
 }
 
+/** The bytes of an array initializer, 24 a line. */
+function cBytesArray(b: Uint8Array): string {
+  if (b.length === 0) return '0';
+  const out: string[] = [];
+  for (let i = 0; i < b.length; i += 24) out.push(Array.from(b.subarray(i, i + 24), (x) => String(x)).join(','));
+  return '\n' + out.join(',\n') + '\n';
+}
+
 function cBytes(b: Uint8Array): string {
   return `((gs_bytes){ (const uint8_t *)${cStringLiteral(b)}, ${b.length} })`;
 }
@@ -99,6 +115,8 @@ class Emitter {
   readonly vars = new Map<string, { idx: number; type: VarType }>();
   private nvars = 0;
   usesText = false;
+  usesModule = false;
+  usesFiles = false;
 
   taskIndex(name: string): number {
     let i = this.tasks.get(name);
@@ -330,9 +348,7 @@ export function exportC(source: string, file: string, opts: ExportOptions = {}):
     const pre = new Checker(source, opts.profile);
     for (const st of script.stmts) {
       const c = pre.check(st);
-      if (c.k === 'step' && isModelOnly(c.step.def)) {
-        throw new NotExportable(`${c.step.def.name} is ${c.step.def.kind === 'kernel' ? 'kernel code user space cannot call' : 'model-only'}`, c.step.stmt.namePos);
-      }
+      if (c.k === 'step') notExportableStep(c.step, opts);
     }
   }
   let step = 0;
@@ -346,7 +362,7 @@ export function exportC(source: string, file: string, opts: ExportOptions = {}):
     }
     if (c.k !== 'step') continue;
     step++;
-    emitStep(em, c.step, step, meta, worker, coord);
+    emitStep(em, c.step, step, meta, worker, coord, opts);
     main.push(`\tgs_run(${step});`);
   }
   if (checker.headers.modelOnly) {
@@ -399,9 +415,11 @@ ${coord.join('\n')}
   out.push(`int main(int argc, char **argv)
 {
 	gs_uses_text = ${em.usesText ? 1 : 0};
+	gs_uses_disk = ${em.usesFiles ? 1 : 0};
 	gs_ntasks_decl = GS_NTASKS;
 	if (argc >= 4 && strcmp(argv[1], "--gupsim-resume") == 0) return gs_resume(atoi(argv[2]), atoi(argv[3]));
 	gs_setup();
+	${em.usesModule ? 'gs_load_module(gs_module, gs_module_len);' : '(void)gs_module;\n\t(void)gs_module_len;'}
 	printf("# gupsim-oracle begin file=%s steps=${step} pku=%d\\n", ${cName(file)}, C->pku);
 	fflush(stdout);
 ${main.join('\n')}
@@ -412,24 +430,39 @@ ${main.join('\n')}
 }
 `);
   const generated = out.join('\n');
-  const behaviour = [`boot: ${bootArgs.join(' ')}`, generated.replace(/\/\*[\s\S]*?\*\//g, '').replace(/^.*gupsim-oracle begin file=.*$/m, '').replace(/[ \t]+$/gm, '').replace(/\n{2,}/g, '\n')].join('\n');
-  return { c: C_RUNTIME + '\n' + generated, steps: step, bootArgs, behaviour };
+  const image = em.usesModule && opts.kernelModule instanceof Uint8Array ? opts.kernelModule : new Uint8Array(0);
+  const moduleChunk = `/* the oracle's test module (oracle/gupsim_gup.c), ${image.length} bytes */\nstatic const unsigned char gs_module[${image.length || 1}] = {${cBytesArray(image)}};\nstatic const unsigned long gs_module_len = ${image.length};\n`;
+  const behaviour = scenarioBehaviour(script, bootArgs);
+  return { c: C_RUNTIME + '\n' + moduleChunk + '\n' + generated, steps: step, bootArgs, behaviour, usesModule: em.usesModule };
 }
 
-function emitStep(em: Emitter, s: CheckedStep, no: number, meta: string[], worker: string[], coord: string[]): void {
+/** Throws if a step cannot be part of an exported program. */
+function notExportableStep(s: CheckedStep, opts: ExportOptions): void {
+  const def = s.def;
+  if (def.kind === 'kernel') {
+    if (!def.c) throw new NotExportable(`${def.name} is kernel code the oracle's test module does not call`, s.stmt.namePos);
+    if (!opts.kernelModule) {
+      throw new NotExportable(`${def.name} is kernel code: it needs the oracle's test module (gupsim oracle builds it; export-c --module FILE)`, s.stmt.namePos);
+    }
+    return;
+  }
+  if (isModelOnly(def) && !C_MODEL_ONLY_EXPORTABLE.has(def.name)) throw new NotExportable(`${def.name} is model-only`, s.stmt.namePos);
+  if (!def.c) throw new NotExportable(`${def.name} has no C emitter yet`, s.stmt.namePos);
+}
+
+function emitStep(em: Emitter, s: CheckedStep, no: number, meta: string[], worker: string[], coord: string[], opts: ExportOptions): void {
   const def = s.def;
   const pos = s.stmt.pos;
-  if (isModelOnly(def)) {
-    throw new NotExportable(`${def.name} is ${def.kind === 'kernel' ? 'kernel code user space cannot call' : 'model-only'}`, s.stmt.namePos);
-  }
-  if (!def.c) throw new NotExportable(`${def.name} has no C emitter yet`, s.stmt.namePos);
-  const inCoord = def.kind === 'query' || def.kind === 'setup' || def.context === 'machine';
+  notExportableStep(s, opts);
+  if (def.kind === 'kernel') em.usesModule = true;
+  const inKthread = s.who.kind === 'kworker' || s.who.kind === 'kthread';
+  const inCoord = def.kind === 'query' || def.kind === 'setup' || def.context === 'machine' || inKthread;
   const taskIdx = s.who.kind === 'task' ? em.taskIndex(s.who.name) : -1;
-  if (s.who.kind === 'kworker' || s.who.kind === 'kthread') throw new NotExportable(`a ${s.who.kind} is kernel code`, pos);
   // Arguments are compiled with the names bound *before* this step.
   const args: Record<string, string> = {};
   s.params.forEach((q, i) => {
     args[q.name] = em.arg(q, s.args[i], pos);
+    if (q.kind === 'str') em.usesFiles = true;
   });
   const bindName = s.stmt.bind?.name;
   let child = -1;
@@ -445,7 +478,7 @@ function emitStep(em: Emitter, s: CheckedStep, no: number, meta: string[], worke
   }
   const ctx: CEmitCtx = { args, step: no, task: s.who.name };
   if (bindName) ctx.bind = bindName;
-  const code = def.c(ctx);
+  const code = def.c!(ctx);
   const symdef = def.result === 'addr';
   const symName = bindName ?? `s${no}`;
   meta.push(`\t{ ${no}, ${taskIdx}, ${cName(s.who.name)}, ${cName(def.name)}, ${RK[def.result] ?? 'RK_INT'}, ${inCoord ? 1 : 0}, ${SPECIAL[def.name] ?? 'SP_NONE'}, ` +
@@ -454,6 +487,23 @@ function emitStep(em: Emitter, s: CheckedStep, no: number, meta: string[], worke
     (inCoord && taskIdx >= 0 ? `\t\ttpid = C->task[${taskIdx}].pid;\n` : '') +
     `\t\t${code}\n\t\tbreak;\n\t}`;
   (inCoord ? coord : worker).push(body);
+}
+
+/** The statements that act, as JSON without source positions or text (see ExportResult.behaviour). */
+export function scenarioBehaviour(script: Script, bootArgs: string[]): string {
+  const strip = (v: unknown): unknown => {
+    if (v instanceof Uint8Array) return Array.from(v);
+    if (typeof v === 'bigint') return v.toString();
+    if (Array.isArray(v)) return v.map(strip);
+    if (v && typeof v === 'object') {
+      const o: Record<string, unknown> = {};
+      for (const [k, x] of Object.entries(v)) if (!['pos', 'namePos', 'expect', 'expectPos', 'text'].includes(k)) o[k] = strip(x);
+      return o;
+    }
+    return v;
+  };
+  const acts = script.stmts.filter((st) => st.k === 'task' || st.k === 'step' || st.k === 'machine');
+  return JSON.stringify({ boot: bootArgs, acts: strip(acts) });
 }
 
 /** Whether a scenario can be exported, and why not. */

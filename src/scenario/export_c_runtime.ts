@@ -50,6 +50,9 @@ export const C_RUNTIME = String.raw`/* gupsim oracle runtime: see src/scenario/e
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -71,6 +74,7 @@ export const C_RUNTIME = String.raw`/* gupsim oracle runtime: see src/scenario/e
 #define GS_CTL_FD 1000
 #define GS_PIDFD_BASE 960
 #define GS_URING_FD 995
+#define GS_KMOD_FD 994
 #define GS_STACK (64 * 1024)
 #define GS_TEXT_BASE 0x555555554000ULL
 #define GS_TEXT_FILE "/tmp/.gupsim-text"
@@ -119,6 +123,7 @@ struct gs_ctl {
 	uint32_t ready;
 	int32_t pku;
 	uint32_t pkru_off;
+	int32_t disk_ok; /* the scenario's files live on the guest's ext4 disk (see gs_setup_disk) */
 	struct gs_task task[GS_MAXTASK];
 	struct gs_var var[GS_MAXVAR];
 	uint32_t arena_used;
@@ -152,12 +157,14 @@ static struct gs_sym gs_syms[GS_MAXSYM];
 static int gs_nsyms;
 static uint64_t gs_zero_pfn = (uint64_t)-1;
 static int gs_uses_text;
+static int gs_uses_disk;
 
 /* generated */
 static void gs_step(int step, struct gs_worker *w);
 static void gs_cstep(int step);
 static const struct gs_meta *gs_meta_of(int step);
 static const char *gs_task_name(int idx);
+static void gs_setup_disk(void);
 
 /* ---- raw system calls (harness use: no PKRU switching) --------------------------------------- */
 
@@ -679,6 +686,32 @@ static const char *gs_cstr(gs_bytes b)
 	return s;
 }
 
+/*
+ * A scenario's path name. The model's files are disk files (write_file: "on disk, not in the page
+ * cache"), so with the guest's ext4 disk mounted (gs_setup_disk) every path outside /proc, /dev
+ * and /sys lives in this program's own directory there (the current directory of all its tasks):
+ * "/tmp/f" is opened as "./tmp/f" (parent directories made on the way). Path names never show
+ * in canonical lines.
+ */
+static const char *gs_pathname(gs_bytes b)
+{
+	const char *p = gs_cstr(b);
+	if (!C->disk_ok || p[0] != '/' || strncmp(p, "/proc/", 6) == 0 || strncmp(p, "/dev/", 5) == 0 ||
+	    strncmp(p, "/sys/", 5) == 0 || strcmp(p, "/bin/gupsim-task") == 0)
+		return p;
+	static char buf[2][4200];
+	static int k;
+	char *q = buf[k++ & 1];
+	snprintf(q, sizeof buf[0], ".%s", p);
+	for (char *s = q + 2; *s; s++) {
+		if (*s != '/') continue;
+		*s = 0;
+		RAW2(SYS_mkdir, q, 0755);
+		*s = '/';
+	}
+	return q;
+}
+
 static long gs_ptrace(struct gs_worker *w, long req, long pid, uint64_t addr, uint64_t data, int *cerr)
 {
 	long ret;
@@ -785,6 +818,60 @@ static long gs_uring_fixed(struct gs_worker *w, int write, long fd, uint64_t buf
 	long res = gs_ring.cqes[head & *gs_ring.cq_mask].res;
 	__atomic_store_n(gs_ring.cq_head, head + 1, __ATOMIC_RELEASE);
 	return res;
+}
+
+/* ---- kernel-context steps: the oracle's test module (oracle/gupsim_gup.c) ---------------------- */
+struct gupsim_kcall { uint32_t op, ctx; int32_t pid; uint32_t flags; uint64_t start, nr, buf; int64_t ret; uint64_t npages; };
+#define GUPSIM_IOC_CALL _IOWR('g', 1, struct gupsim_kcall)
+enum { GK_GUP = 1, GK_GUP_UNLOCKED, GK_GUP_FAST, GK_GUP_REMOTE, GK_PIN, GK_PIN_UNLOCKED, GK_PIN_FAST, GK_PIN_REMOTE, GK_FIXUP, GK_ACCESS };
+static int gs_kfd = -1;
+
+/* One call: from a worker (ctx 0: in its task's kernel context, with its PKRU) or from the
+ * coordinator (ctx 1: the module runs it in a kworker). The call's result in the kernel's convention. */
+static long gs_kcall(struct gs_worker *w, int op, int ctx, long pid, uint64_t flags, uint64_t start, uint64_t nr, uint64_t buf)
+{
+	if (gs_kfd < 0) {
+		int fd = (int)RAW3(SYS_open, "/dev/gupsim_gup", O_RDWR | O_CLOEXEC, 0);
+		if (fd < 0) {
+			gs_anomaly("no /dev/gupsim_gup (the test module did not load)");
+			return fd;
+		}
+		gs_kfd = (int)RAW3(SYS_dup3, fd, GS_KMOD_FD, O_CLOEXEC);
+		RAW1(SYS_close, fd);
+	}
+	static struct gupsim_kcall k;
+	memset(&k, 0, sizeof k);
+	k.op = (uint32_t)op;
+	k.ctx = (uint32_t)ctx;
+	k.pid = (int32_t)pid;
+	k.flags = (uint32_t)flags;
+	k.start = start;
+	k.nr = nr;
+	k.buf = buf;
+	long r = w ? gs_sys6(&w->vpkru, SYS_ioctl, gs_kfd, GUPSIM_IOC_CALL, (long)&k, 0, 0, 0) : RAW3(SYS_ioctl, gs_kfd, GUPSIM_IOC_CALL, &k);
+	if (r < 0) return r;
+	if (k.ret == -1000) gs_anomaly("a current->mm GUP call in a kernel thread would oops the kernel");
+	if (k.ret == -1001) gs_anomaly("a FOLL_ flag this kernel keeps internal");
+	return k.ret;
+}
+
+/* access_remote_vm(mm, addr, len, gup_flags): the bytes read are the step's data */
+static long gs_kaccess(struct gs_worker *w, int ctx, long pid, uint64_t addr, uint64_t len, uint64_t flags)
+{
+	struct gs_res *r = R();
+	if (len > GS_DATA_MAX) len = GS_DATA_MAX;
+	long ret = gs_kcall(w, GK_ACCESS, ctx, pid, flags, addr, len, (uint64_t)r->data);
+	r->has_data = 1;
+	r->ndata = ret > 0 ? (uint32_t)ret : 0;
+	return ret;
+}
+
+/* Load the embedded module (once per boot: EEXIST after that). */
+static void gs_load_module(const unsigned char *image, unsigned long len)
+{
+	if (!len) return;
+	long r = syscall(SYS_init_module, image, len, "");
+	if (r != 0 && errno != EEXIST) printf("# gupsim-oracle module-load-failed errno=%d\n", errno);
 }
 
 /* ---- coordinator: /proc queries and setup steps ------------------------------------------------ */
@@ -944,7 +1031,7 @@ static void gs_q_maps(int pid, int64_t *ret)
 
 static int64_t gs_write_file(gs_bytes path, gs_bytes content)
 {
-	int fd = open(gs_cstr(path), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	int fd = open(gs_pathname(path), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) return -errno;
 	uint64_t off = 0;
 	while (off < content.n) {
@@ -956,6 +1043,9 @@ static int64_t gs_write_file(gs_bytes path, gs_bytes content)
 		}
 		off += (uint64_t)k;
 	}
+	/* on disk, not in the page cache (as the model's write_file) */
+	fsync(fd);
+	posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
 	close(fd);
 	return 0;
 }
@@ -1322,6 +1412,8 @@ static void gs_task(int idx, int has_uid, long uid)
 	if (pid == 0) {
 		syscall(SYS_close_range, 3, GS_CTL_FD - 1, 0);
 		syscall(SYS_close_range, GS_CTL_FD + 1, ~0U, 0);
+		gs_kfd = -1; /* the coordinator's harness fds are gone in a fresh task */
+		gs_ring.fd = -1;
 		prctl(PR_SET_CHILD_SUBREAPER, 0);
 		if (has_uid) {
 			if (setresuid((uid_t)uid, (uid_t)uid, (uid_t)uid) != 0) RAW1(SYS_exit_group, 125);
@@ -1409,6 +1501,29 @@ static void gs_setup(void)
 	gs_sym_define("TEXT", GS_TEXT_BASE, 8192);
 	gs_find_zero_pfn();
 	if (gs_uses_text) gs_write_text_file();
+	gs_setup_disk();
+}
+
+/* The guest's ext4 disk (oracle/qemu.ts diskMiB: /dev/nvme0n1), mounted once per boot at
+ * /gupsim-disk; each program works in its own directory there. Without it, files stay in rootfs. */
+static void gs_setup_disk(void)
+{
+	if (!gs_uses_disk) return;
+	struct statfs sf;
+	mkdir("/gupsim-disk", 0755);
+	if (statfs("/gupsim-disk", &sf) != 0 || sf.f_type != 0xEF53) {
+		if (mount("/dev/nvme0n1", "/gupsim-disk", "ext4", 0, NULL) != 0) {
+			printf("# gupsim-oracle no-disk errno=%d: files stay in rootfs\n", errno);
+			return;
+		}
+	}
+	char dir[64];
+	snprintf(dir, sizeof dir, "/gupsim-disk/p%d", (int)getpid());
+	if (mkdir(dir, 0755) != 0 || chdir(dir) != 0) {
+		printf("# gupsim-oracle no-disk-dir errno=%d\n", errno);
+		return;
+	}
+	C->disk_ok = 1;
 }
 
 /* The new image after execve of the default program: the same task, resumed. */

@@ -43,7 +43,7 @@ export const C_EMITTERS: Readonly<Record<string, Emit>> = {
   mremap: (c) => `ret = SYS5(SYS_mremap, ${a(c, 'old_address')}, ${a(c, 'old_size')}, ${a(c, 'new_size')}, ${a(c, 'flags')}, ${a(c, 'new_address')}); rlen = ${a(c, 'new_size')};`,
 
   // --- files
-  open: (c) => `ret = SYS4(SYS_openat, AT_FDCWD, gs_cstr(${a(c, 'pathname')}), ${a(c, 'flags')}, ${a(c, 'mode')});`,
+  open: (c) => `ret = SYS4(SYS_openat, AT_FDCWD, gs_pathname(${a(c, 'pathname')}), ${a(c, 'flags')}, ${a(c, 'mode')});`,
   close: (c) => `ret = SYS1(SYS_close, ${a(c, 'fd')});`,
   read: (c) => `ret = SYS3(SYS_read, ${a(c, 'fd')}, ${a(c, 'buf')}, ${a(c, 'count')});`,
   pread: (c) => `ret = SYS4(SYS_pread64, ${a(c, 'fd')}, ${a(c, 'buf')}, ${a(c, 'count')}, ${a(c, 'offset')});`,
@@ -51,7 +51,7 @@ export const C_EMITTERS: Readonly<Record<string, Emit>> = {
   pwrite: (c) => `ret = SYS4(SYS_pwrite64, ${a(c, 'fd')}, ${a(c, 'buf')}, ${a(c, 'count')}, ${a(c, 'offset')});`,
   lseek: (c) => `ret = SYS3(SYS_lseek, ${a(c, 'fd')}, ${a(c, 'offset')}, ${a(c, 'whence')});`,
   ftruncate: (c) => `ret = SYS2(SYS_ftruncate, ${a(c, 'fd')}, ${a(c, 'length')});`,
-  unlink: (c) => `ret = SYS1(SYS_unlink, gs_cstr(${a(c, 'pathname')}));`,
+  unlink: (c) => `ret = SYS1(SYS_unlink, gs_pathname(${a(c, 'pathname')}));`,
   pipe: () => '{ static int fds_[2]; char s_[32]; ret = SYS2(SYS_pipe2, fds_, 0); if (ret == 0) { snprintf(s_, sizeof s_, "%d,%d", fds_[0], fds_[1]); ' +
     'gs_field_str("fds", s_); R()->fds[0] = fds_[0]; R()->fds[1] = fds_[1]; } }',
 
@@ -59,7 +59,7 @@ export const C_EMITTERS: Readonly<Record<string, Emit>> = {
   fork: (c) => `ret = gs_fork(w, T_${c.bind ?? '?'}, step);`,
   clone: (c) => `ret = gs_new_thread(w, T_${c.bind ?? '?'}, step);`,
   // The default program is the oracle binary itself, which resumes as the same task.
-  execve: (c) => `ret = gs_execve(w, gs_cstr(${a(c, 'pathname')}), step);`,
+  execve: (c) => `ret = gs_execve(w, gs_pathname(${a(c, 'pathname')}), step);`,
   exit: (c) => `R()->exit_req = (int)${a(c, 'status')}; SYS1(SYS_exit_group, ${a(c, 'status')});`,
   exit_thread: (c) => `R()->exit_req = (int)${a(c, 'status')}; SYS1(SYS_exit, ${a(c, 'status')});`,
   getpid: () => 'ret = SYS0(SYS_getpid);',
@@ -103,11 +103,50 @@ export const C_EMITTERS: Readonly<Record<string, Emit>> = {
   // --- machine-level setup, by the coordinator
   write_file: (c) => `ret = gs_write_file(${a(c, 'pathname')}, ${a(c, 'content')});`,
   drop_caches: () => 'ret = gs_drop_caches();',
+  // The model's self-check: a real kernel is its own consistent state, so its line is ret=0.
+  check_invariants: () => 'ret = 0;',
+};
+
+/** Model-only steps whose C stand-in is exact (see above). */
+export const C_MODEL_ONLY_EXPORTABLE: ReadonlySet<string> = new Set(['check_invariants']);
+
+/**
+ * Kernel-context steps, through the oracle's test module (oracle/gupsim_gup.c). `A: step(...)`
+ * runs in A's worker (the module calls the function with current = A); `kworker:`/`kthread:` runs
+ * in the coordinator and the module calls it from a kworker (current has no mm).
+ */
+const kctx = (c: CEmitCtx): { w: string; ctx: number } => (c.task === 'kworker' || c.task === 'kthread' ? { w: 'NULL', ctx: 1 } : { w: 'w', ctx: 0 });
+const local = (op: string) => (c: CEmitCtx): string => {
+  const { w, ctx } = kctx(c);
+  return `ret = gs_kcall(${w}, ${op}, ${ctx}, 0, ${a(c, 'gup_flags')}, ${a(c, 'start')}, ${a(c, 'nr_pages')}, 0);`;
+};
+const remote = (op: string) => (c: CEmitCtx): string => {
+  const { w, ctx } = kctx(c);
+  return `ret = gs_kcall(${w}, ${op}, ${ctx}, C->task[${a(c, 'mm')}].tgid, ${a(c, 'gup_flags')}, ${a(c, 'start')}, ${a(c, 'nr_pages')}, 0);`;
+};
+
+export const C_KERNEL_EMITTERS: Readonly<Record<string, Emit>> = {
+  get_user_pages: local('GK_GUP'),
+  get_user_pages_unlocked: local('GK_GUP_UNLOCKED'),
+  get_user_pages_fast: local('GK_GUP_FAST'),
+  get_user_pages_remote: remote('GK_GUP_REMOTE'),
+  pin_user_pages: local('GK_PIN'),
+  pin_user_pages_unlocked: local('GK_PIN_UNLOCKED'),
+  pin_user_pages_fast: local('GK_PIN_FAST'),
+  pin_user_pages_remote: remote('GK_PIN_REMOTE'),
+  fixup_user_fault: (c) => {
+    const { w, ctx } = kctx(c);
+    return `ret = gs_kcall(${w}, GK_FIXUP, ${ctx}, C->task[${a(c, 'mm')}].tgid, ${a(c, 'fault_flags')}, ${a(c, 'address')}, 0, 0);`;
+  },
+  access_remote_vm: (c) => {
+    const { w, ctx } = kctx(c);
+    return `ret = gs_kaccess(${w}, ${ctx}, C->task[${a(c, 'mm')}].tgid, ${a(c, 'addr')}, ${a(c, 'len')}, ${a(c, 'gup_flags')});`;
+  },
 };
 
 /** Install the emitters on the registered steps (idempotent). */
 export function installCEmitters(): void {
-  for (const [name, emit] of Object.entries(C_EMITTERS)) {
+  for (const [name, emit] of Object.entries({ ...C_EMITTERS, ...C_KERNEL_EMITTERS })) {
     const def = lookupStep(name);
     if (def) def.c = emit;
   }
