@@ -95,10 +95,13 @@ function faultWorkload(write: boolean): Workload['model'] {
         const f0 = t.getrusage().ru_minflt;
         gc();
         let sum = 0;
+        const hostFaults = process.resourceUsage().minorPageFault;
         const t0 = nowNs();
         if (write) for (let i = 0; i < pages; i++) t.store(a + i * PAGE, one);
         else for (let i = 0; i < pages; i++) sum += t.load(a + i * PAGE, 1).data![0]!;
         const t1 = nowNs();
+        // Page faults the host took on the model's own memory inside the timed loop (ideally ~0).
+        const hostMinorFaults = process.resourceUsage().minorPageFault - hostFaults;
         const faults = t.getrusage().ru_minflt - f0;
         if (faults !== pages) throw new Error(`model: ${faults} faults for ${pages} pages`);
         const resident = sim.usedFrames();
@@ -109,7 +112,10 @@ function faultWorkload(write: boolean): Workload['model'] {
         const s = secs(t0, t1);
         return {
           seconds: s, ops: pages, rate: pages / s,
-          extra: { pages, unmap_seconds: secs(t2, t3), sum, resident_frames: resident, table_pages: tables, ram_frames: sim.m.pages.nr },
+          extra: {
+            pages, unmap_seconds: secs(t2, t3), sum, resident_frames: resident, table_pages: tables,
+            ram_frames: sim.m.pages.nr, host_minor_faults: hostMinorFaults,
+          },
         };
       },
       close(): void {},
@@ -408,9 +414,10 @@ function main(): void {
   const bin = buildNative(root);
   const machineInfo = {
     cpu: cpuModel(), cpus: os.cpus().length, memTotalBytes: os.totalmem(), kernel: `${os.type()} ${os.release()}`,
-    node: process.version, date: new Date().toISOString(),
+    node: process.version, date: new Date().toISOString(), loadavgAtStart: os.loadavg(),
   };
-  console.log(`gupsim bench on ${machineInfo.cpu} (${machineInfo.cpus} CPUs), ${machineInfo.kernel}, node ${machineInfo.node}`);
+  console.log(`gupsim bench on ${machineInfo.cpu} (${machineInfo.cpus} CPUs), ${machineInfo.kernel}, node ${machineInfo.node}, ` +
+    `load average ${os.loadavg().map((x) => x.toFixed(1)).join(' ')}`);
   console.log(`${opts.reps} repetitions per side after 1 discarded warm-up each; native and model alternate, ` +
     `${opts.settleMs} ms pause before each.\n`);
   const rows: Row[] = [];
@@ -463,6 +470,9 @@ function main(): void {
   console.log('');
   const table = printTable(rows);
   const peakRss = process.resourceUsage().maxRSS * 1024;
+  const loadavgAtEnd = os.loadavg();
+  console.log(`\nload average at the end: ${loadavgAtEnd.map((x) => x.toFixed(1)).join(' ')} ` +
+    `(other work on the machine competes with both sides; compare medians of several runs)`);
   console.log(`\nmodel×: model speed ÷ native speed (rates: model/native; times: native/model); > 1 means the model is faster.`);
   if (metadata) {
     console.log(`model metadata: ${metadata.structPageBytesPerFrame} B of struct page arrays per frame of RAM; ` +
@@ -472,7 +482,7 @@ function main(): void {
   const out = path.join(root, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'latest.json'), JSON.stringify({
-    machine: machineInfo, reps: opts.reps, warmup: 1, settleMs: opts.settleMs, quick: opts.quick, table, rows, metadata, peakRssBytes: peakRss, results,
+    machine: { ...machineInfo, loadavgAtEnd }, reps: opts.reps, warmup: 1, settleMs: opts.settleMs, quick: opts.quick, table, rows, metadata, peakRssBytes: peakRss, results,
   }, null, 2) + '\n');
   console.log(`wrote ${path.relative(process.cwd(), path.join(out, 'latest.json'))}`);
 }

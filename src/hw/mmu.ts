@@ -24,62 +24,84 @@ export interface CpuState {
  * One data or instruction access. Returns the physical frame number (>= 0) on success, or
  * `-1 - errorCode` on a page fault, errorCode being what the CPU pushes (X86_PF_*).
  * Sets the accessed bit at every level and the dirty bit on the leaf for writes, as the CPU does.
+ * This is the model's hottest function: the walk is unrolled and reads entries straight from the
+ * slabs (PhysMem.entryLo()/entryHi()), with no allocation.
  */
 export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessKind, user: boolean): number {
   const write = kind === ACC_WRITE;
   const fetch = kind === ACC_FETCH;
   const base = (write ? X86_PF_WRITE : 0) | (user ? X86_PF_USER : 0) | (fetch ? X86_PF_INSTR : 0);
-  // vaIndices() without the array (this is the hottest function of the model): 9 bits each from
-  // bits 39, 30, 21 and 12 of va, computed on the two 32-bit halves of va (int32 arithmetic only).
+  // vaIndices() without the array: 9 bits each from bits 39, 30, 21 and 12 of va, computed on the
+  // two 32-bit halves of va (int32 arithmetic only).
   const vhi = Math.floor(va / 0x100000000);
   const vlo = (va - vhi * 0x100000000) >>> 0;
-  const i0 = (vhi >>> 7) & 511;
-  const i1 = ((vlo >>> 30) | (vhi << 2)) & 511;
   const i2 = (vlo >>> 21) & 511;
   const i3 = (vlo >>> 12) & 511;
   const slabs = mem.slabs32;
+  // PGD entry.
   let table = cpu.cr3;
-  let us = true;
-  let rw = true;
-  let nx = false;
-  for (let level = 0; level < 4; level++) {
-    const i = level === 0 ? i0 : level === 1 ? i1 : level === 2 ? i2 : i3;
-    // The entry's two 32-bit halves, read straight from the slab (PhysMem.entryLo()/entryHi()).
-    const s = slabs[table >>> FRAMES_PER_SLAB_SHIFT]!;
-    const e = ((table & SLAB_MASK) << 10) + i * 2;
-    const lo = s[e]!;
-    if ((lo & PTE_P) === 0) return -1 - base; // not present at some level: never PK
-    const hi = s[e + 1]!;
-    us = us && (lo & PTE_US) !== 0;
-    rw = rw && (lo & PTE_RW) !== 0;
-    nx = nx || (hi & PTE_HI_NX) !== 0;
-    const leaf = level === 3 || (level > 0 && (lo & PTE_PS) !== 0);
-    if (!leaf) {
-      if ((lo & PTE_A) === 0) s[e] = (lo | PTE_A) >>> 0;
-      table = ptePfn(lo, hi);
-      continue;
-    }
-    // Permission checks on the combined rights of the walk.
-    let prot = false;
-    if (user && !us) prot = true;
-    if (write && !rw && (user || cpu.wp)) prot = true;
-    if (fetch && nx) prot = true;
-    let pk = false;
-    if (!fetch && us && cpu.pke) {
-      // Keys apply to data accesses to user pages, from user or supervisor mode.
-      const key = ptePkey(hi);
-      if (!pkruAllowsRead(cpu.pkru, key)) pk = true;
-      else if (write && (user || cpu.wp) && !pkruAllowsWrite(cpu.pkru, key)) pk = true;
-    }
-    if (prot || pk) return -1 - (base | X86_PF_PROT | (pk ? X86_PF_PK : 0));
-    const set = PTE_A | (write ? PTE_D : 0);
-    if ((lo & set) !== set) s[e] = (lo | set) >>> 0;
-    if (level === 3) return ptePfn(lo, hi);
-    // Huge leaf: add the offset of the 4 KiB page inside it.
-    const sub = level === 2 ? i3 : i2 * 512 + i3;
-    return ptePfn(lo, hi) + sub;
+  let s = slabs[table >>> FRAMES_PER_SLAB_SHIFT]!;
+  let e = ((table & SLAB_MASK) << 10) + ((vhi >>> 7) & 511) * 2;
+  let lo = s[e]!;
+  if ((lo & PTE_P) === 0) return -1 - base; // not present at some level: never PK
+  let hi = s[e + 1]!;
+  let rights = lo; // RW and US of the walk: AND over the levels
+  let nx = hi; // NX: OR over the levels
+  if ((lo & PTE_A) === 0) s[e] = (lo | PTE_A) >>> 0;
+  // PUD entry (a 1 GiB leaf if PS).
+  table = ptePfn(lo, hi);
+  s = slabs[table >>> FRAMES_PER_SLAB_SHIFT]!;
+  e = ((table & SLAB_MASK) << 10) + (((vlo >>> 30) | (vhi << 2)) & 511) * 2;
+  lo = s[e]!;
+  if ((lo & PTE_P) === 0) return -1 - base;
+  hi = s[e + 1]!;
+  rights &= lo;
+  nx |= hi;
+  if (lo & PTE_PS) return leafAccess(s, e, lo, hi, rights, nx, cpu, write, fetch, user, base, i2 * 512 + i3);
+  if ((lo & PTE_A) === 0) s[e] = (lo | PTE_A) >>> 0;
+  // PMD entry (a 2 MiB leaf if PS).
+  table = ptePfn(lo, hi);
+  s = slabs[table >>> FRAMES_PER_SLAB_SHIFT]!;
+  e = ((table & SLAB_MASK) << 10) + i2 * 2;
+  lo = s[e]!;
+  if ((lo & PTE_P) === 0) return -1 - base;
+  hi = s[e + 1]!;
+  rights &= lo;
+  nx |= hi;
+  if (lo & PTE_PS) return leafAccess(s, e, lo, hi, rights, nx, cpu, write, fetch, user, base, i3);
+  if ((lo & PTE_A) === 0) s[e] = (lo | PTE_A) >>> 0;
+  // PTE.
+  table = ptePfn(lo, hi);
+  s = slabs[table >>> FRAMES_PER_SLAB_SHIFT]!;
+  e = ((table & SLAB_MASK) << 10) + i3 * 2;
+  lo = s[e]!;
+  if ((lo & PTE_P) === 0) return -1 - base;
+  hi = s[e + 1]!;
+  return leafAccess(s, e, lo, hi, rights & lo, nx | hi, cpu, write, fetch, user, base, 0);
+}
+
+/**
+ * The checks on a present leaf (HW-1) with the combined rights of the walk, then A/D and the
+ * frame (plus sub, the 4 KiB page inside a huge leaf).
+ */
+function leafAccess(s: Uint32Array, e: number, lo: number, hi: number, rights: number, nx: number, cpu: CpuState,
+  write: boolean, fetch: boolean, user: boolean, base: number, sub: number): number {
+  const us = (rights & PTE_US) !== 0;
+  let prot = false;
+  if (user && !us) prot = true;
+  if (write && (rights & PTE_RW) === 0 && (user || cpu.wp)) prot = true;
+  if (fetch && (nx & PTE_HI_NX) !== 0) prot = true;
+  let pk = false;
+  if (!fetch && us && cpu.pke) {
+    // Keys apply to data accesses to user pages, from user or supervisor mode.
+    const key = ptePkey(hi);
+    if (!pkruAllowsRead(cpu.pkru, key)) pk = true;
+    else if (write && (user || cpu.wp) && !pkruAllowsWrite(cpu.pkru, key)) pk = true;
   }
-  return -1 - base;
+  if (prot || pk) return -1 - (base | X86_PF_PROT | (pk ? X86_PF_PK : 0));
+  const set = PTE_A | (write ? PTE_D : 0);
+  if ((lo & set) !== set) s[e] = (lo | set) >>> 0;
+  return ptePfn(lo, hi) + sub;
 }
 
 const SLAB_MASK = (1 << FRAMES_PER_SLAB_SHIFT) - 1;

@@ -40,9 +40,10 @@ function copyUser(m: Machine, addr: number, buf: Uint8Array, toUser: boolean): n
       continue;
     }
     tries = 0;
-    const n = Math.min(PAGE_SIZE - (va % PAGE_SIZE), len - done);
+    const inPage = va - Math.floor(va / PAGE_SIZE) * PAGE_SIZE; // va % PAGE_SIZE without a double %
+    const n = Math.min(PAGE_SIZE - inPage, len - done);
     const slab = m.mem.slab8(r);
-    const off = PhysMem.byteOffset(r) + (va % PAGE_SIZE);
+    const off = PhysMem.byteOffset(r) + inPage;
     if (toUser) slab.set(buf.subarray(done, done + n), off);
     else buf.set(slab.subarray(off, off + n), done);
     done += n;

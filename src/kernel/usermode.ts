@@ -35,47 +35,58 @@ export function cpuStateOf(m: Machine, task: Task): CpuState {
 export function userAccess(m: Machine, task: Task, va: number, len: number, kind: AccessKind, pattern?: Uint8Array): UserAccessResult {
   const res: UserAccessResult = { done: 0, data: kind === ACC_READ ? new Uint8Array(len) : null, signals: [], killed: false, faultsFixed: 0 };
   if (!task.mm) return res;
-  m.runAs(task, () => {
-    let addr = va;
-    const end = va + len;
-    let tries = 0;
-    const cpu: CpuState = { cr3: task.mm!.pgd, pkru: task.pkru, pke: m.pke, wp: true };
-    while (addr < end) {
-      // A signal handler may have changed PKRU (or exec the mm) since the last iteration.
-      cpu.cr3 = task.mm!.pgd;
-      cpu.pkru = task.pkru;
-      const r = mmuAccess(m.mem, cpu, addr, kind, true);
-      if (r < 0) {
-        const code = -1 - r;
-        if (m.trace.on) m.trace.decision('HW-1', 'mmu', 'deny', `pid ${task.pid} ${kindName(kind)} 0x${addr.toString(16)}: #PF error 0x${code.toString(16)} (PKRU 0x${task.pkru.toString(16).padStart(8, '0')})`);
-        if (++tries > MAX_FAULTS_PER_PAGE) throw new Error(`fault loop at 0x${addr.toString(16)} in pid ${task.pid}`);
-        const sig = doUserAddrFault(m, task, addr, code);
-        if (sig === null) {
-          res.faultsFixed++;
-          continue;
-        }
-        const d = forceSigFault(m, task, sig);
-        res.signals.push(d);
-        if (d.killed) {
-          res.killed = true;
-          return;
-        }
-        if (d.resume !== 'retry' || task.state === 'dead') return; // siglongjmp, thread exit, bad sigreturn
-        continue; // the handler returned through rt_sigreturn: the instruction re-executes
-      }
-      tries = 0;
-      const n = Math.min(PAGE_SIZE - (addr % PAGE_SIZE), end - addr);
-      if (kind === ACC_READ || kind === ACC_WRITE) {
-        const slab = m.mem.slab8(r);
-        const off = PhysMem.byteOffset(r) + (addr % PAGE_SIZE);
-        if (kind === ACC_READ) copyOut(res.data!, addr - va, slab, off, n);
-        else fillPattern(slab, off, n, pattern, addr - va);
-      }
-      addr += n;
-      res.done += n;
-    }
-  });
+  // The task is current while it runs (Machine.runAs() inlined: this is the model's hottest path).
+  const saved = m.current;
+  m.current = task;
+  try {
+    accessLoop(m, task, va, len, kind, pattern, res);
+  } finally {
+    m.current = saved;
+  }
   return res;
+}
+
+function accessLoop(m: Machine, task: Task, va: number, len: number, kind: AccessKind, pattern: Uint8Array | undefined,
+  res: UserAccessResult): void {
+  let addr = va;
+  const end = va + len;
+  let tries = 0;
+  const cpu: CpuState = { cr3: task.mm!.pgd, pkru: task.pkru, pke: m.pke, wp: true };
+  while (addr < end) {
+    // A signal handler may have changed PKRU (or exec the mm) since the last iteration.
+    cpu.cr3 = task.mm!.pgd;
+    cpu.pkru = task.pkru;
+    const r = mmuAccess(m.mem, cpu, addr, kind, true);
+    if (r < 0) {
+      const code = -1 - r;
+      if (m.trace.on) m.trace.decision('HW-1', 'mmu', 'deny', `pid ${task.pid} ${kindName(kind)} 0x${addr.toString(16)}: #PF error 0x${code.toString(16)} (PKRU 0x${task.pkru.toString(16).padStart(8, '0')})`);
+      if (++tries > MAX_FAULTS_PER_PAGE) throw new Error(`fault loop at 0x${addr.toString(16)} in pid ${task.pid}`);
+      const sig = doUserAddrFault(m, task, addr, code);
+      if (sig === null) {
+        res.faultsFixed++;
+        continue;
+      }
+      const d = forceSigFault(m, task, sig);
+      res.signals.push(d);
+      if (d.killed) {
+        res.killed = true;
+        return;
+      }
+      if (d.resume !== 'retry' || task.state === 'dead') return; // siglongjmp, thread exit, bad sigreturn
+      continue; // the handler returned through rt_sigreturn: the instruction re-executes
+    }
+    tries = 0;
+    const inPage = addr - Math.floor(addr / PAGE_SIZE) * PAGE_SIZE;
+    const n = Math.min(PAGE_SIZE - inPage, end - addr);
+    if (kind === ACC_READ || kind === ACC_WRITE) {
+      const slab = m.mem.slab8(r);
+      const off = PhysMem.byteOffset(r) + inPage;
+      if (kind === ACC_READ) copyOut(res.data!, addr - va, slab, off, n);
+      else fillPattern(slab, off, n, pattern, addr - va);
+    }
+    addr += n;
+    res.done += n;
+  }
 }
 
 /** Below this many bytes a plain loop beats the TypedArray builtins (their call overhead dominates). */

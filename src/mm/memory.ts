@@ -110,7 +110,8 @@ export function handleMmFault(m: Machine, vma: Vma, address: number, flags: numb
     (flags & FAULT_FLAG_REMOTE) !== 0)) {
     ret = VM_FAULT_SIGSEGV;
   } else {
-    ret = handlePteFault(m, vma, address - (address % PAGE_SIZE), flags);
+    // address & PAGE_MASK (Math.floor: a % on a double beyond 2^31 costs ~20 ns, this is the fault path)
+    ret = handlePteFault(m, vma, Math.floor(address / PAGE_SIZE) * PAGE_SIZE, flags);
   }
   mmAccountFault(m, flags, ret);
   if (tr) m.trace.exit('handle_mm_fault', vmFaultNames(ret));
