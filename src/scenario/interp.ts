@@ -17,6 +17,7 @@ import {
   SymbolTable, canonicalLine, dataField, hex, type FieldValue, type Outcome, type RetKind,
 } from './outcome.js';
 import {
+  HANDLERS,
   type Args, type HandlerName, type ParamDef, type PrintCtx, type RunCtx, type StepResult, type TaskRef, type Value,
 } from './registry.js';
 import { formatArg, formatRet, quoteBytes, sigOut, signalLine } from './strace.js';
@@ -214,7 +215,7 @@ export class Session {
         if (e.name === 'TEXT_FUNC') return { t: 'int', v: BigInt(TEXT_BASE + TEXT_FUNC_OFFSET) };
         const c = CONSTANTS.get(e.name);
         if (c !== undefined) return { t: 'int', v: c };
-        if (['skip', 'retry', 'SIG_DFL', 'SIG_IGN'].includes(e.name)) return { t: 'handler', v: e.name as HandlerName };
+        if ((HANDLERS as readonly string[]).includes(e.name)) return { t: 'handler', v: e.name as HandlerName };
         throw new ScenarioError('name', `undefined name '${e.name}'`, e.pos);
       }
       case 'index': {
