@@ -265,8 +265,45 @@ const randomLoad: Workload['model'] = (w) => {
   };
 };
 
-// Adding a workload: one entry here (and a model function above). Next candidates from bench.c:
-// pvm-readv-1m, pvm-readv-64m, procmem-read, seq-load, memcpy, null-syscall.
+/**
+ * pvm-readv-1m / pvm-readv-64m / procmem-read: a second process holds SIZE populated bytes; the
+ * reader copies all of it into its own populated buffer, with process_vm_readv (1 MiB or 64 MiB
+ * iovecs per call) or pread() of /proc/PID/mem in 1 MiB chunks (bench.c: wl_pvm(), wl_procmem()).
+ */
+function remoteRead(kind: 'pvm' | 'procmem', chunk: number): Workload['model'] {
+  return (w) => {
+    const size = w.sizeMb * MiB;
+    const sim = new Sim({ ramBytes: 2 * size + 128 * MiB });
+    const child = sim.spawn();
+    const reader = sim.spawn();
+    const src = must(child.mmap(0, size, RW, ANON), 'mmap');
+    must(child.madvise(src, size, MADV_POPULATE_WRITE), 'MADV_POPULATE_WRITE');
+    const dst = must(reader.mmap(0, size, RW, ANON), 'mmap');
+    must(reader.madvise(dst, size, MADV_POPULATE_WRITE), 'MADV_POPULATE_WRITE');
+    const fd = kind === 'procmem' ? must(reader.open(`/proc/${child.pid}/mem`, 0), 'open') : -1;
+    return {
+      sim,
+      rep(): Sample {
+        gc();
+        let total = 0;
+        const t0 = nowNs();
+        for (let off = 0; off < size; off += chunk) {
+          total += kind === 'pvm'
+            ? must(reader.process_vm_readv(child.pid, [{ base: dst + off, len: chunk }], [{ base: src + off, len: chunk }]), 'process_vm_readv')
+            : must(reader.pread(fd, dst + off, chunk, src + off), 'pread');
+        }
+        const t1 = nowNs();
+        if (total !== size) throw new Error(`model: ${kind} copied ${total} of ${size} bytes`);
+        const s = secs(t0, t1);
+        return { seconds: s, ops: size / chunk, rate: size / s / 1e9, extra: { calls: size / chunk } };
+      },
+      close(): void {},
+    };
+  };
+}
+
+// Adding a workload: one entry here (and a model function above). Not yet modelled side by side:
+// pin_user_pages_fast (bench.c has no native counterpart without a kernel module), seq-load, memcpy.
 const WORKLOADS: Workload[] = [
   {
     name: 'fault-write', sizeMb: 1024, unit: 'faults/s', higherIsBetter: true, model: faultWorkload(true),
@@ -286,12 +323,16 @@ const WORKLOADS: Workload[] = [
     extras: [['  PTEs changed', 'ptes_per_s', 1e-6, 'M/s']],
   },
   { name: 'random-load', sizeMb: 4096, unit: 'ns/access', higherIsBetter: false, model: randomLoad },
+  { name: 'pvm-readv-1m', sizeMb: 1024, unit: 'GB/s', higherIsBetter: true, model: remoteRead('pvm', MiB) },
+  { name: 'pvm-readv-64m', sizeMb: 1024, unit: 'GB/s', higherIsBetter: true, model: remoteRead('pvm', 64 * MiB) },
+  { name: 'procmem-read', sizeMb: 1024, unit: 'GB/s', higherIsBetter: true, model: remoteRead('procmem', MiB) },
 ];
 
 /** --quick: the same workloads, small enough to finish in seconds. */
 const QUICK: Record<string, Partial<Workload>> = {
   'fault-write': { sizeMb: 64 }, 'fault-read': { sizeMb: 64 }, 'fork-cow': { sizeMb: 64 },
   'mprotect-page': { ops: 100_000 }, 'mprotect-region': { sizeMb: 64, ops: 20 }, 'random-load': { sizeMb: 256, ops: 1_000_000 },
+  'pvm-readv-1m': { sizeMb: 64 }, 'pvm-readv-64m': { sizeMb: 64 }, 'procmem-read': { sizeMb: 64 },
 };
 
 // ------------------------------------------------------------------------------------------------
