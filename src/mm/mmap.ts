@@ -74,29 +74,29 @@ export function getUnmappedArea(mm: Mm, addr: number, len: number, flags: number
 export function canMerge(a: Vma, b: Vma): boolean {
   // is_mergeable_vma(): (vma->vm_flags ^ vm_flags) & ~VM_SOFTDIRTY
   if (a.end !== b.start || (a.flags ^ b.flags) & ~VM_SOFTDIRTY || a.pkey !== b.pkey || a.file !== b.file || a.name !== b.name) return false;
-  if (a.file !== null && a.pgoff + a.pages() !== b.pgoff) return false;
-  if (a.file === null && a.pgoff + a.pages() !== b.pgoff) return false;
+  // Contiguous offsets: file pages, or for anon the linear index (vm_pgoff = start >> PAGE_SHIFT).
+  if (a.pgoff + a.pages() !== b.pgoff) return false;
   return a.anonVma === 0 || b.anonVma === 0 || a.anonVma === b.anonVma;
 }
 
 /** Merge vma with its neighbours where possible; returns the surviving VMA. */
 export function mergeNeighbours(mm: Mm, vma: Vma): Vma {
   const next = mm.nextVma(vma);
-  if (next && canMerge(vma, next)) {
-    vma.end = next.end;
-    vma.anonVma ||= next.anonVma;
-    mm.remove(next);
-    if (next.file) next.file.refs--;
-  }
+  if (next && canMerge(vma, next)) absorb(mm, vma, next);
   const prev = mm.prevVma(vma);
   if (prev && canMerge(prev, vma)) {
-    prev.end = vma.end;
-    prev.anonVma ||= vma.anonVma;
-    mm.remove(vma);
-    if (vma.file) vma.file.refs--;
+    absorb(mm, prev, vma);
     return prev;
   }
   return vma;
+}
+
+/** vma_merge(): `lo` grows over the adjacent `hi`, which goes (with its file reference). */
+function absorb(mm: Mm, lo: Vma, hi: Vma): void {
+  lo.end = hi.end;
+  lo.anonVma ||= hi.anonVma;
+  mm.remove(hi);
+  if (hi.file) hi.file.refs--;
 }
 
 /** mm/vma.c: split_vma(): cut vma at addr; returns the new upper part. */
