@@ -443,6 +443,8 @@ function settle(ms: number): void {
  * the cost the native README's caveat describes for fresh guest memory, paid here by the model.
  */
 function keepResident(sim: Sim): void {
+  // Writes, not reads: a read would map a paged-out page back read-only, and the timed loop's first
+  // store to it would take a write-protect fault on the host.
   for (const slab of sim.m.mem.slabs8) {
     if (!slab) continue;
     for (let i = 0; i < slab.length; i += PAGE) slab[i] = slab[i]!;
