@@ -116,7 +116,7 @@ A: load(p, 1)                 expect SIGSEGV{SEGV_PKUERR, addr=p, pkey=k}
 `,
   },
   {
-    id: 'fetch', key: 'load', title: 'instruction fetch', pkru: 'none: keys never apply to fetches', basis: 'PK-ACC-08',
+    id: 'fetch', key: 'exec', title: 'instruction fetch', pkru: 'none: keys never apply to fetches', basis: 'PK-ACC-08',
     source: `task A
 A: x = mmap(NULL, 4096, PROT_EXEC, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)   # execute-only: gets a key
 A: exec(x)                    expect ok
