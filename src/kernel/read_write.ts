@@ -82,19 +82,21 @@ export function sysPipe(m: Machine): [number, number] | number {
   return [r, w];
 }
 
-/** filemap_read(): page-cache pages copied out with copy_to_user(). */
-function fileRead(m: Machine, f: OpenFile, buf: number, len: number, pos: number): number {
-  const ino = f.inode;
+/**
+ * filemap_read()'s loop: each page-cache page of [pos, pos + len) within the file goes to `copy`,
+ * which returns the bytes it could not take (a short uaccess ends the read). Returns the bytes
+ * read, or -ENOMEM if not even the first page could be had.
+ */
+function filemapRead(m: Machine, ino: Inode, pos: number, len: number, copy: (src: Uint8Array, done: number) => number): number {
   let done = 0;
   while (done < len && pos + done < ino.size) {
     const p = pos + done;
-    const index = Math.floor(p / PAGE_SIZE);
     const off = p % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - off, len - done, ino.size - p);
-    filemapGetPage(m, ino, index, cache);
+    filemapGetPage(m, ino, Math.floor(p / PAGE_SIZE), cache);
     if (cache.pfn < 0) return done || -ENOMEM;
     const pfn = cache.pfn;
-    const left = copyToUser(m, buf + done, m.mem.frame(pfn).subarray(off, off + n));
+    const left = copy(m.mem.frame(pfn).subarray(off, off + n), done);
     m.pages.put(pfn);
     done += n - left;
     if (left) break;
@@ -102,54 +104,22 @@ function fileRead(m: Machine, f: OpenFile, buf: number, len: number, pos: number
   return done;
 }
 
-/** kernel_read(): file bytes at pos into a kernel buffer (no uaccess); returns bytes read. */
-export function kernelRead(m: Machine, ino: Inode, pos: number, dst: Uint8Array): number {
-  let done = 0;
-  while (done < dst.length && pos + done < ino.size) {
-    const p = pos + done;
-    const off = p % PAGE_SIZE;
-    const n = Math.min(PAGE_SIZE - off, dst.length - done, ino.size - p);
-    filemapGetPage(m, ino, Math.floor(p / PAGE_SIZE), cache);
-    if (cache.pfn < 0) break;
-    dst.set(m.mem.frame(cache.pfn).subarray(off, off + n), done);
-    m.pages.put(cache.pfn);
-    done += n;
-  }
-  return done;
-}
-
-/** kernel_write(): a kernel buffer into the page cache at pos; returns bytes written. */
-export function kernelWrite(m: Machine, ino: Inode, pos: number, src: Uint8Array): number {
-  let done = 0;
-  while (done < src.length) {
-    const p = pos + done;
-    const off = p % PAGE_SIZE;
-    const n = Math.min(PAGE_SIZE - off, src.length - done);
-    filemapGetPage(m, ino, Math.floor(p / PAGE_SIZE), cache);
-    if (cache.pfn < 0) break;
-    m.mem.frame(cache.pfn).set(src.subarray(done, done + n), off);
-    m.pages.setFlag(cache.pfn, PG_dirty);
-    m.pages.put(cache.pfn);
-    done += n;
-    if (p + n > ino.size) ino.size = p + n;
-  }
-  return done;
-}
-
-/** generic_perform_write(): copy_from_user() into page-cache pages, which become dirty. */
-function fileWrite(m: Machine, f: OpenFile, buf: number, len: number, pos: number): number {
-  const ino = f.inode;
+/**
+ * generic_perform_write()'s loop: `fill` puts up to a page of the source into a bounce chunk and
+ * returns the bytes it could not (a short copy_from_user() ends the write); the chunk goes into
+ * the page-cache page, which becomes dirty. Returns the bytes written, or -ENOMEM.
+ */
+function filemapWrite(m: Machine, ino: Inode, pos: number, len: number, fill: (chunk: Uint8Array, done: number) => number): number {
   let done = 0;
   const tmp = new Uint8Array(PAGE_SIZE);
   while (done < len) {
     const p = pos + done;
-    const index = Math.floor(p / PAGE_SIZE);
     const off = p % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - off, len - done);
     const chunk = tmp.subarray(0, n);
-    const left = copyFromUser(m, buf + done, chunk);
+    const left = fill(chunk, done);
     if (left === n) break;
-    filemapGetPage(m, ino, index, cache);
+    filemapGetPage(m, ino, Math.floor(p / PAGE_SIZE), cache);
     if (cache.pfn < 0) return done || -ENOMEM;
     m.mem.frame(cache.pfn).set(chunk.subarray(0, n - left), off);
     m.pages.setFlag(cache.pfn, PG_dirty);
@@ -159,6 +129,32 @@ function fileWrite(m: Machine, f: OpenFile, buf: number, len: number, pos: numbe
     if (left) break;
   }
   return done;
+}
+
+/** read(2) of a file: page-cache pages copied out with copy_to_user(). */
+function fileRead(m: Machine, f: OpenFile, buf: number, len: number, pos: number): number {
+  return filemapRead(m, f.inode, pos, len, (src, done) => copyToUser(m, buf + done, src));
+}
+
+/** kernel_read(): file bytes at pos into a kernel buffer (no uaccess); returns bytes read. */
+export function kernelRead(m: Machine, ino: Inode, pos: number, dst: Uint8Array): number {
+  return Math.max(0, filemapRead(m, ino, pos, dst.length, (src, done) => {
+    dst.set(src, done);
+    return 0;
+  }));
+}
+
+/** kernel_write(): a kernel buffer into the page cache at pos; returns bytes written. */
+export function kernelWrite(m: Machine, ino: Inode, pos: number, src: Uint8Array): number {
+  return Math.max(0, filemapWrite(m, ino, pos, src.length, (chunk, done) => {
+    chunk.set(src.subarray(done, done + chunk.length));
+    return 0;
+  }));
+}
+
+/** write(2) to a file: copy_from_user() into page-cache pages. */
+function fileWrite(m: Machine, f: OpenFile, buf: number, len: number, pos: number): number {
+  return filemapWrite(m, f.inode, pos, len, (chunk, done) => copyFromUser(m, buf + done, chunk));
 }
 
 function pipeRead(m: Machine, f: OpenFile, buf: number, len: number): number {
