@@ -67,7 +67,7 @@ const w = warm.find((x) => x.wallMs === wm)!;
 console.log(`warm, med  ${f(w.wallMs)}  ${f(w.cpuMs)}  ${f(w.phases.parse)}  ${f(w.phases.check)}  ${f(w.phases.run)}`);
 
 // `gupsim run` of a small scenario as a new process: wall clock, and the child's own CPU time.
-const cli = 'dist/src/cli/main.js';
+const cli = 'dist/gupsim.js'; // the bundled CLI (scripts/bundle-cli.mjs), as the bin runs it
 const small = 'examples/pkeys-basics.scn';
 const cpuHook = 'data:text/javascript,process.on("exit",()=>{const c=process.cpuUsage();process.stderr.write("CPU "+((c.user+c.system)/1000)+"\\n")})';
 const walls: number[] = [];

@@ -437,18 +437,3 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
 }
 
 export type { Painter };
-
-const invoked = process.argv[1] ?? '';
-if (/(^|[\\/])(main\.(js|ts)|gupsim)$/.test(invoked)) {
-  // `gupsim run x | head`: a closed pipe ends the program quietly, as for any Unix filter.
-  for (const s of [process.stdout, process.stderr]) {
-    s.on('error', (e: NodeJS.ErrnoException) => {
-      if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
-    });
-  }
-  main(process.argv.slice(2)).then((code) => {
-    process.exitCode = code;
-  }, () => {
-    process.exitCode = EXIT.internal;
-  });
-}

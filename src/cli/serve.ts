@@ -139,20 +139,3 @@ export async function runServe(o: { port?: string; root?: string }): Promise<num
     return 1;
   }
 }
-
-// Standalone: `node dist/src/cli/serve.js [--port N] [--root DIR]` (or via tsx) until the CLI wires it.
-if (process.argv[1] && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
-  const args = process.argv.slice(2);
-  const opt = (name: string): string | undefined => {
-    const i = args.indexOf(name);
-    return i >= 0 ? args[i + 1] : undefined;
-  };
-  const o: { port?: string; root?: string } = {};
-  const port = opt('--port') ?? opt('-p');
-  const root = opt('--root');
-  if (port !== undefined) o.port = port;
-  if (root !== undefined) o.root = root;
-  void runServe(o).then((code) => {
-    if (code !== 0) process.exit(code);
-  });
-}
