@@ -7,7 +7,7 @@ import { DEFAULT_PROGRAM, defaultProgramImage, doExecve } from './kernel/exec.js
 import { exitGroup, exitTask, reap } from './kernel/exit.js';
 import { FdTable } from './kernel/fs.js';
 import { Task, ThreadGroup, type SigAction } from './kernel/task.js';
-import { userAccess, type UserAccessResult } from './kernel/usermode.js';
+import { tlbLoad, userAccess, userAccessInto, type UserAccessResult } from './kernel/usermode.js';
 import { sysMmap, sysMunmap } from './mm/mmap.js';
 import { doMprotectPkey, sysPkeyAlloc, sysPkeyFree, sysPkeyMprotect } from './mm/mprotect.js';
 import { glibcPkeyGet, glibcPkeySet, rdpkru, userXrstor, userXsave, wrpkru } from './kernel/pku.js';
@@ -146,6 +146,24 @@ export class Thread {
   load(addr: number, len = 1): UserAccessResult {
     return userAccess(this.m, this.task, addr, len, ACC_READ);
   }
+  /**
+   * User-mode load of len bytes into dst (default: all of it), for hot loops: the result object is
+   * this thread's own, reused (and overwritten) by the next loadInto(); nothing is allocated.
+   */
+  loadInto(addr: number, dst: Uint8Array, len = dst.length): UserAccessResult {
+    if (len > dst.length) throw new RangeError(`loadInto: ${len} bytes do not fit in a ${dst.length}-byte buffer`);
+    const res = this.loadRes;
+    res.data = dst;
+    if (len <= 64 && tlbLoad(this.m, this.task, addr, dst, len)) {
+      res.done = len;
+      res.killed = false;
+      res.faultsFixed = 0;
+      if (res.signals.length) res.signals = [];
+      return res;
+    }
+    return userAccessInto(this.m, this.task, addr, len, ACC_READ, undefined, res);
+  }
+  private readonly loadRes: UserAccessResult = { done: 0, data: null, signals: [], killed: false, faultsFixed: 0 };
   /** User-mode store: data is repeated to fill len bytes (default: data's length). */
   store(addr: number, data: Uint8Array | number[], len?: number): UserAccessResult {
     const d = data instanceof Uint8Array ? data : Uint8Array.from(data);

@@ -6,6 +6,7 @@ import {
 } from './pte.js';
 import { X86_PF_INSTR, X86_PF_PK, X86_PF_PROT, X86_PF_USER, X86_PF_WRITE } from './pf_error.js';
 import { pkruAllowsRead, pkruAllowsWrite } from './pkru.js';
+import { TLB_D, TLB_W, TLB_X, type Tlb } from './tlb.js';
 
 export const ACC_READ = 0;
 export const ACC_WRITE = 1;
@@ -25,9 +26,10 @@ export interface CpuState {
  * `-1 - errorCode` on a page fault, errorCode being what the CPU pushes (X86_PF_*).
  * Sets the accessed bit at every level and the dirty bit on the leaf for writes, as the CPU does.
  * This is the model's hottest function: the walk is unrolled and reads entries straight from the
- * slabs (PhysMem.entryLo()/entryHi()), with no allocation.
+ * slabs (PhysMem.entryLo()/entryHi()), with no allocation. With a TLB, a successful user access to
+ * a user page fills it.
  */
-export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessKind, user: boolean): number {
+export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessKind, user: boolean, tlb: Tlb | null = null): number {
   const write = kind === ACC_WRITE;
   const fetch = kind === ACC_FETCH;
   const base = (write ? X86_PF_WRITE : 0) | (user ? X86_PF_USER : 0) | (fetch ? X86_PF_INSTR : 0);
@@ -57,7 +59,7 @@ export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessK
   hi = s[e + 1]!;
   rights &= lo;
   nx |= hi;
-  if (lo & PTE_PS) return leafAccess(s, e, lo, hi, rights, nx, cpu, write, fetch, user, base, i2 * 512 + i3);
+  if (lo & PTE_PS) return leafAccess(s, e, lo, hi, rights, nx, cpu, write, fetch, user, base, i2 * 512 + i3, tlb, va);
   if ((lo & PTE_A) === 0) s[e] = (lo | PTE_A) >>> 0;
   // PMD entry (a 2 MiB leaf if PS).
   table = ptePfn(lo, hi);
@@ -68,7 +70,7 @@ export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessK
   hi = s[e + 1]!;
   rights &= lo;
   nx |= hi;
-  if (lo & PTE_PS) return leafAccess(s, e, lo, hi, rights, nx, cpu, write, fetch, user, base, i3);
+  if (lo & PTE_PS) return leafAccess(s, e, lo, hi, rights, nx, cpu, write, fetch, user, base, i3, tlb, va);
   if ((lo & PTE_A) === 0) s[e] = (lo | PTE_A) >>> 0;
   // PTE.
   table = ptePfn(lo, hi);
@@ -77,7 +79,7 @@ export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessK
   lo = s[e]!;
   if ((lo & PTE_P) === 0) return -1 - base;
   hi = s[e + 1]!;
-  return leafAccess(s, e, lo, hi, rights & lo, nx | hi, cpu, write, fetch, user, base, 0);
+  return leafAccess(s, e, lo, hi, rights & lo, nx | hi, cpu, write, fetch, user, base, 0, tlb, va);
 }
 
 /**
@@ -85,7 +87,7 @@ export function mmuAccess(mem: PhysMem, cpu: CpuState, va: number, kind: AccessK
  * frame (plus sub, the 4 KiB page inside a huge leaf).
  */
 function leafAccess(s: Uint32Array, e: number, lo: number, hi: number, rights: number, nx: number, cpu: CpuState,
-  write: boolean, fetch: boolean, user: boolean, base: number, sub: number): number {
+  write: boolean, fetch: boolean, user: boolean, base: number, sub: number, tlb: Tlb | null, va: number): number {
   const us = (rights & PTE_US) !== 0;
   let prot = false;
   if (user && !us) prot = true;
@@ -101,7 +103,13 @@ function leafAccess(s: Uint32Array, e: number, lo: number, hi: number, rights: n
   if (prot || pk) return -1 - (base | X86_PF_PROT | (pk ? X86_PF_PK : 0));
   const set = PTE_A | (write ? PTE_D : 0);
   if ((lo & set) !== set) s[e] = (lo | set) >>> 0;
-  return ptePfn(lo, hi) + sub;
+  const pfn = ptePfn(lo, hi) + sub;
+  if (tlb !== null && user && us) {
+    // A huge leaf is cached per 4 KiB page, as CPUs may splinter it.
+    const flags = (rights & PTE_RW ? TLB_W : 0) | (nx & PTE_HI_NX ? 0 : TLB_X) | ((lo | set) & PTE_D ? TLB_D : 0);
+    tlb.fill(Math.floor(va / 4096), pfn, flags, ptePkey(hi));
+  }
+  return pfn;
 }
 
 const SLAB_MASK = (1 << FRAMES_PER_SLAB_SHIFT) - 1;

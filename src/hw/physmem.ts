@@ -1,6 +1,7 @@
 // Physical RAM: 4 KiB frames holding real bytes, in large slabs allocated on first use.
 // Frame n is never an object: its bytes are (slab n>>14, offset (n & 0x3fff) << 12).
 import { PAGE_SIZE } from './pte.js';
+import { Tlbs } from './tlb.js';
 
 export const FRAMES_PER_SLAB_SHIFT = 14; // 16384 frames = 64 MiB per slab
 export const FRAMES_PER_SLAB = 1 << FRAMES_PER_SLAB_SHIFT;
@@ -14,6 +15,8 @@ export class PhysMem {
   readonly slabs32: (Uint32Array | undefined)[];
   /** 64-bit float view, for fast bulk zeroing. */
   private readonly slabs64: (Float64Array | undefined)[];
+  /** The CPU's TLBs, one per address space (hw/tlb.ts). */
+  readonly tlbs: Tlbs;
 
   constructor(bytes: number, prefault = false) {
     this.nrFrames = Math.floor(bytes / PAGE_SIZE);
@@ -22,6 +25,7 @@ export class PhysMem {
     this.slabs8 = new Array<Uint8Array | undefined>(nslabs).fill(undefined);
     this.slabs32 = new Array<Uint32Array | undefined>(nslabs).fill(undefined);
     this.slabs64 = new Array<Float64Array | undefined>(nslabs).fill(undefined);
+    this.tlbs = new Tlbs(this.nrFrames);
     if (prefault) {
       // Back every frame with host memory now, as a VM with preallocated RAM would be: the host
       // OS's first-touch page faults then stay out of the simulated workloads.
@@ -53,6 +57,15 @@ export class PhysMem {
 
   slab8(pfn: number): Uint8Array {
     return this.slabs8[pfn >>> FRAMES_PER_SLAB_SHIFT]!;
+  }
+
+  /** The 32-bit view holding frame pfn; its words start at wordOffset(pfn) (entry i: 2i, 2i + 1). */
+  slab32(pfn: number): Uint32Array {
+    return this.slabs32[pfn >>> FRAMES_PER_SLAB_SHIFT]!;
+  }
+
+  static wordOffset(pfn: number): number {
+    return (pfn & SLAB_MASK) << 10;
   }
 
   static byteOffset(pfn: number): number {

@@ -22,6 +22,7 @@ export function exitMmap(m: Machine, mm: Mm): void {
     m.pages.clearFlag(pfn, PG_table);
     m.pages.put(pfn);
   }
+  m.mem.tlbs.drop(mm.pgd); // the PGD frame, the TLB's tag, may now be reused
   mm.dead = true;
 }
 

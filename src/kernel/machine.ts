@@ -43,8 +43,13 @@ export class Machine {
   /** The task whose context the kernel is running in. */
   current: Task;
   private nextPid = 1;
-  /** Page references held by kernel objects (GUP holders, pipe buffers): pfn -> count. */
-  readonly kernelRefs = new Map<number, number>();
+  /** Page references held by kernel objects (GUP holders, pipe buffers): pfn -> count (a scan of Pages.getrefs, for display). */
+  get kernelRefs(): Map<number, number> {
+    const refs = new Map<number, number>();
+    const g = this.pages.getrefs;
+    for (let pfn = 1; pfn < g.length; pfn++) if (g[pfn]) refs.set(pfn, g[pfn]!);
+    return refs;
+  }
   /** Address spaces alive without a task (an exec in progress, a grabbed mm). */
   readonly extraMms = new Set<Mm>();
   /** Inodes that are no longer in the namespace but still referenced (unlinked, shmem). */
@@ -94,9 +99,16 @@ export class Machine {
     return t && t.state !== 'dead' ? t : null;
   }
 
-  /** TLB shootdown hooks: the model has no cached translations yet, so these only mark the event. */
-  flushTlbPage(_mm: Mm, _addr: number): void {}
-  flushTlbRange(_mm: Mm, _start: number, _end: number): void {}
+  /**
+   * flush_tlb_page() / flush_tlb_range() (arch/x86/mm/tlb.c). writePte() already drops the entry
+   * of each PTE it rewrites; these matter to the bulk loops that write a whole table directly.
+   */
+  flushTlbPage(mm: Mm, addr: number): void {
+    this.mem.tlbs.peek(mm.pgd)?.flushPage(Math.floor(addr / 4096));
+  }
+  flushTlbRange(mm: Mm, start: number, end: number): void {
+    this.mem.tlbs.peek(mm.pgd)?.flushRange(Math.floor(start / 4096), Math.ceil(end / 4096));
+  }
 
   allInodes(): Inode[] {
     return [...new Set([...this.fs.files.values(), ...this.orphanInodes])];

@@ -59,7 +59,7 @@ export function uprobeWriteOpcode(m: Machine, mm: Mm, vaddr: number, opcode = UP
     const hi = readPteHi(m.mem, p);
     const cur = ptePfn(lo, hi);
     m.pages.mapcount[page] = 1;
-    writePte(m.mem, p, pteLo(page, lo & 0xfff), (hi & ~0x000fffff) | pteHi(page, 0, false));
+    writePte(m, p, pteLo(page, lo & 0xfff), (hi & ~0x000fffff) | pteHi(page, 0, false));
     m.flushTlbRange(mm, vaddr - off, vaddr - off + PAGE_SIZE);
     if (m.pages.isAnon(cur)) mm.rssAnon--;
     else mm.rssFile--;

@@ -61,7 +61,7 @@ export function checkInvariants(m: Machine): string[] {
     }
   }
   for (const ino of m.allInodes()) for (const pfn of ino.pageCache.values()) add(expectRef, pfn);
-  for (const [pfn, n] of m.kernelRefs) add(expectRef, pfn, n);
+  for (let pfn = 1; pfn < P.nr; pfn++) if (P.getrefs[pfn]) add(expectRef, pfn, P.getrefs[pfn]);
   for (let pfn = 1; pfn < P.nr; pfn++) {
     if (!P.isAllocated(pfn)) continue;
     const mc = mapped.get(pfn) ?? 0;

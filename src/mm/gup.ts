@@ -88,20 +88,19 @@ export function tryGrabPage(m: Machine, pfn: number, flags: number): void {
   } else if (flags & FOLL_GET) {
     if (pfn === ZERO_PFN) return;
     m.pages.get(pfn);
-    m.kernelRefs.set(pfn, (m.kernelRefs.get(pfn) ?? 0) + 1);
+    m.pages.getrefs[pfn]!++;
   }
 }
 
 /** put_page() for a page obtained with FOLL_GET. */
 export function putUserPage(m: Machine, pfn: number): void {
   if (pfn === ZERO_PFN) return;
-  const n = m.kernelRefs.get(pfn) ?? 0;
+  const n = m.pages.getrefs[pfn]!;
   if (n <= 0) {
     m.klog('warn', `WARNING: put_page() of pfn 0x${pfn.toString(16)} without a FOLL_GET reference (pinned page released with put_page?)`);
     return;
   }
-  if (n === 1) m.kernelRefs.delete(pfn);
-  else m.kernelRefs.set(pfn, n - 1);
+  m.pages.getrefs[pfn] = n - 1;
   m.pages.put(pfn);
 }
 
@@ -512,7 +511,7 @@ function gupFastWalk(m: Machine, mm: Mm, start: number, nrPages: number, flags: 
     if ((flags & (FOLL_PIN | FOLL_WRITE)) === FOLL_PIN && !(lo & PTE_RW) && m.pages.isAnon(page) &&
       !m.pages.testFlag(page, PG_anon_exclusive)) break; // gup_must_unshare()
     tryGrabPage(m, page, flags);
-    if (flags & FOLL_WRITE && !(lo & PTE_D)) writePte(m.mem, p, lo | PTE_D | PTE_A, hi);
+    if (flags & FOLL_WRITE && !(lo & PTE_D)) writePte(m, p, lo | PTE_D | PTE_A, hi);
     pages.push(page);
     got++;
   }

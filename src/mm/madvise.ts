@@ -97,7 +97,7 @@ export function memoryFailure(m: Machine, pfn: number): void {
   const P = m.pages;
   P.setFlag(pfn, PG_hwpoison);
   P.get(pfn);
-  m.kernelRefs.set(pfn, (m.kernelRefs.get(pfn) ?? 0) + 1);
+  P.getrefs[pfn]!++;
   const [hlo, hhi] = swpEntryPte(SWP_HWPOISON, pfn);
   const cleanFile = !P.isAnon(pfn) && !P.testFlag(pfn, PG_swapbacked) && !P.testFlag(pfn, PG_dirty);
   for (const mm of liveMms(m)) {
@@ -108,8 +108,8 @@ export function memoryFailure(m: Machine, pfn: number): void {
         else if (P.testFlag(pfn, PG_swapbacked)) mm.rssShmem--;
         else mm.rssFile--;
         P.mapcount[pfn]!--;
-        if (cleanFile) writePte(m.mem, p, 0, 0);
-        else writePte(m.mem, p, hlo, hhi);
+        if (cleanFile) writePte(m, p, 0, 0);
+        else writePte(m, p, hlo, hhi);
         P.put(pfn);
         m.flushTlbPage(mm, va);
       });

@@ -1,12 +1,13 @@
 // The generic fault handler and page-table population/teardown (mm/memory.c).
 import {
   PTE_A, PTE_D, PTE_P, PTE_PROTNONE, PTE_RW, PTE_SPECIAL, PTE_US, PTE_HI_NX, PAGE_SIZE,
-  SWP_HWPOISON, isSwapPte, ptePfn, pteLo, pteHi, ptePkey, swpType,
+  PTE_HI_PFN_MASK, SWP_HWPOISON, isSwapPte, ptePfn, pteLo, pteHi, ptePkey, swpType,
 } from '../hw/pte.js';
+import { PhysMem } from '../hw/physmem.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Mm } from './mm.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced, PG_swapbacked, ZERO_PFN } from './page.js';
-import { forEachPte, pteAlloc, pteLookup, readPteHi, readPteLo, writePte, type Ptep } from './pgtable.js';
+import { forEachPte, forEachPteTable, pteAlloc, pteLookup, readPteHi, readPteLo, writePte, type Ptep } from './pgtable.js';
 import { filemapGetPage, type CachePage } from './filemap.js';
 import { archVmaAccessPermitted } from './pkeys.js';
 import { VM_UFFD_MISSING, handleUserfault } from './userfaultfd.js';
@@ -144,7 +145,7 @@ function handlePteFault(m: Machine, vma: Vma, addr: number, flags: number): numb
     if (lo & PTE_PROTNONE && vmaIsAccessible(vma)) {
       const pfn = ptePfn(lo, hi);
       mkPte(vma, pfn, false, (lo & PTE_D) !== 0, (lo & PTE_SPECIAL) !== 0);
-      writePte(m.mem, ptep, mkLo, mkHi);
+      writePte(m, ptep, mkLo, mkHi);
       m.flushTlbPage(mm, addr);
       return 0;
     }
@@ -156,9 +157,9 @@ function handlePteFault(m: Machine, vma: Vma, addr: number, flags: number): numb
   if (pfn >= 0 && m.pages.testFlag(pfn, PG_hwpoison)) return VM_FAULT_HWPOISON;
   if (flags & (FAULT_FLAG_WRITE | FAULT_FLAG_UNSHARE)) {
     if (!(lo & PTE_RW)) return doWpPage(m, vma, addr, ptep, lo, hi, flags);
-    if (flags & FAULT_FLAG_WRITE) writePte(m.mem, ptep, lo | PTE_D | PTE_A, hi);
+    if (flags & FAULT_FLAG_WRITE) writePte(m, ptep, lo | PTE_D | PTE_A, hi);
   } else {
-    writePte(m.mem, ptep, lo | PTE_A, hi); // spurious or A-bit fault
+    writePte(m, ptep, lo | PTE_A, hi); // spurious or A-bit fault
   }
   return 0;
 }
@@ -176,7 +177,7 @@ function doAnonymousPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: 
   if (!(flags & FAULT_FLAG_WRITE)) {
     // Map the shared zero page read-only; it has no struct page reference (pte_mkspecial).
     mkPte(vma, ZERO_PFN, false, false, true);
-    writePte(m.mem, ptep, mkLo, mkHi);
+    writePte(m, ptep, mkLo, mkHi);
     if (m.trace.on) m.trace.decision('FLT-6', 'do_anonymous_page', 'info', 'read fault: map the shared zero page');
     return 0;
   }
@@ -187,7 +188,7 @@ function doAnonymousPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: 
   m.pages.index[pfn] = vma.pageIndex(addr);
   m.pages.mapcount[pfn] = 1;
   mkPte(vma, pfn, true, true, false);
-  writePte(m.mem, ptep, mkLo, mkHi);
+  writePte(m, ptep, mkLo, mkHi);
   vma.mm.rssAnon++;
   if (m.trace.on) m.trace.decision('FLT-6', 'do_anonymous_page', 'info', `write fault: new zeroed anon page pfn 0x${pfn.toString(16)}`);
   return 0;
@@ -230,7 +231,7 @@ function doFault(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number):
     m.pages.index[copy] = index;
     m.pages.mapcount[copy] = 1;
     mkPte(vma, copy, true, true, false);
-    writePte(m.mem, ptep, mkLo, mkHi);
+    writePte(m, ptep, mkLo, mkHi);
     vma.mm.rssAnon++;
     if (m.trace.on) m.trace.decision('FLT-6', 'do_cow_fault', 'info', `private write: copy of file page ${index}`);
     return major;
@@ -240,7 +241,7 @@ function doFault(m: Machine, vma: Vma, addr: number, ptep: Ptep, flags: number):
   m.pages.setFlag(page, PG_referenced);
   if (write) m.pages.setFlag(page, PG_dirty);
   mkPte(vma, page, write, write, false);
-  writePte(m.mem, ptep, mkLo, mkHi);
+  writePte(m, ptep, mkLo, mkHi);
   rssInc(m, vma.mm, page, 1);
   return major;
 }
@@ -253,7 +254,7 @@ function doWpPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, lo: number, hi
     if (unshare) return 0;
     // wp_page_shared(): page_mkwrite + make the PTE writable and dirty.
     if (pfn >= 0) m.pages.setFlag(pfn, PG_dirty);
-    writePte(m.mem, ptep, (lo | PTE_RW | PTE_D | PTE_A) >>> 0, hi);
+    writePte(m, ptep, (lo | PTE_RW | PTE_D | PTE_A) >>> 0, hi);
     m.flushTlbPage(vma.mm, addr);
     return 0;
   }
@@ -266,7 +267,7 @@ function doWpPage(m: Machine, vma: Vma, addr: number, ptep: Ptep, lo: number, hi
       // wp_page_reuse()
       let nlo = lo | PTE_D | PTE_A;
       if (vma.flags & VM_WRITE) nlo |= PTE_RW;
-      writePte(m.mem, ptep, nlo >>> 0, hi);
+      writePte(m, ptep, nlo >>> 0, hi);
       m.flushTlbPage(vma.mm, addr);
       if (m.trace.on) m.trace.decision('FLT-6', 'wp_page_reuse', 'info', `anon page 0x${pfn.toString(16)} is exclusive: reuse`);
       return 0;
@@ -286,7 +287,7 @@ function wpPageCopy(m: Machine, vma: Vma, addr: number, ptep: Ptep, lo: number, 
   m.pages.index[copy] = vma.pageIndex(addr);
   m.pages.mapcount[copy] = 1;
   mkPte(vma, copy, !unshare, !unshare, false);
-  writePte(m.mem, ptep, mkLo, mkHi);
+  writePte(m, ptep, mkLo, mkHi);
   m.flushTlbPage(vma.mm, addr);
   vma.mm.rssAnon++;
   if (old >= 0) {
@@ -320,7 +321,7 @@ function zapPte(m: Machine, mm: Mm, lo: number, hi: number): void {
 export function zapRange(m: Machine, mm: Mm, start: number, end: number): void {
   forEachPte(m.mem, mm, start, end, (_va, p, lo, hi) => {
     zapPte(m, mm, lo, hi);
-    writePte(m.mem, p, 0, 0);
+    writePte(m, p, 0, 0);
   });
   m.flushTlbRange(mm, start, end);
 }
@@ -334,23 +335,31 @@ export function changeProtection(m: Machine, vma: Vma, start: number, end: numbe
   const keep = PTE_A | PTE_D | PTE_SPECIAL;
   const newLo = vmPageProtLo(vma);
   const newHi = vmPageProtHi(vma);
-  forEachPte(m.mem, vma.mm, start, end, (_va, p, lo, hi) => {
-    if (!(lo & (PTE_P | PTE_PROTNONE))) return;
-    const pfn = ptePfn(lo, hi);
-    let nlo = pteLo(pfn, (lo & keep) | newLo);
-    if (vma.flags & VM_WRITE && !(nlo & PTE_RW) && lo & PTE_P && !vmaWantsWritenotifyClean(vma, lo)) {
-      const page = vmNormalPage(lo, hi);
-      const ok = vma.flags & VM_SHARED ? (lo & PTE_D) !== 0
-        : page >= 0 && m.pages.isAnon(page) && m.pages.testFlag(page, PG_anon_exclusive);
-      if (ok && nlo & PTE_P) nlo |= PTE_RW;
+  const mayUpgrade = (vma.flags & VM_WRITE) !== 0 && (newLo & PTE_P) !== 0;
+  const shared = (vma.flags & VM_SHARED) !== 0;
+  const notify = vmaWantsWritenotify(vma);
+  const P = m.pages;
+  // A table at a time, entries written in place; the TLB range is flushed after the loop.
+  forEachPteTable(m.mem, vma.mm, start, end, (table, i0, i1) => {
+    const s = m.mem.slab32(table);
+    const w = PhysMem.wordOffset(table);
+    for (let i = i0; i < i1; i++) {
+      const e = w + 2 * i;
+      const lo = s[e]!;
+      if (!(lo & (PTE_P | PTE_PROTNONE))) continue;
+      const hi = s[e + 1]!;
+      let nlo = (lo & ~0xfff) | (((lo & keep) | newLo) & 0xfff); // pfn kept
+      if (mayUpgrade && !(nlo & PTE_RW) && lo & PTE_P && !(notify && !(lo & PTE_D))) {
+        // can_change_pte_writable()
+        const page = vmNormalPage(lo, hi);
+        const ok = shared ? (lo & PTE_D) !== 0 : page >= 0 && P.isAnon(page) && P.testFlag(page, PG_anon_exclusive);
+        if (ok) nlo |= PTE_RW;
+      }
+      s[e] = nlo >>> 0;
+      s[e + 1] = (newHi | (hi & PTE_HI_PFN_MASK)) >>> 0;
     }
-    writePte(m.mem, p, nlo >>> 0, (newHi | pteHi(pfn, 0, false)) >>> 0);
   });
   m.flushTlbRange(vma.mm, start, end);
-}
-
-function vmaWantsWritenotifyClean(vma: Vma, lo: number): boolean {
-  return vmaWantsWritenotify(vma) && !(lo & PTE_D);
 }
 
 /**
@@ -362,48 +371,69 @@ export function copyPageRange(m: Machine, dst: Vma, src: Vma): boolean {
   // vma_needs_copy(): without anon pages the child can refault everything from the file.
   if (!src.anonVma && !(src.flags & 0x400 /* VM_PFNMAP */)) return true;
   const cow = isCowMapping(src.flags);
+  const shared = (src.flags & VM_SHARED) !== 0;
+  const pinned = src.mm.hasPinned;
+  const P = m.pages;
   let ok = true;
-  forEachPte(m.mem, src.mm, src.start, src.end, (va, p, lo, hi) => {
+  // copy_pte_range(): a source table at a time into the child's table for the same 2 MiB. The
+  // child's entries are new (no TLB to flush); the parent's write-protected ones are flushed after.
+  forEachPteTable(m.mem, src.mm, src.start, src.end, (table, i0, i1, base) => {
     if (!ok) return;
-    const dp = pteAlloc(m, dst.mm, va);
+    const dp = pteAlloc(m, dst.mm, base + i0 * PAGE_SIZE);
     if (dp < 0) {
       ok = false;
       return;
     }
-    if (!(lo & (PTE_P | PTE_PROTNONE))) {
-      writePte(m.mem, dp, lo, hi); // copy_nonpresent_pte(): a hwpoison entry is copied as is
-      return;
-    }
-    const pfn = vmNormalPage(lo, hi);
-    if (pfn >= 0 && m.pages.isAnon(pfn) && src.mm.hasPinned && m.pages.maybeDmaPinned(pfn)) {
-      // The parent may be writing through a pin: give the child its own copy now.
-      const copy = m.pages.alloc(false);
-      if (copy < 0) {
-        ok = false;
-        return;
+    const s = m.mem.slab32(table);
+    const sw = PhysMem.wordOffset(table);
+    const dtable = Math.floor(dp / 512);
+    const d = m.mem.slab32(dtable);
+    const dw = PhysMem.wordOffset(dtable);
+    for (let i = i0; i < i1; i++) {
+      const e = sw + 2 * i;
+      const lo = s[e]!;
+      const hi = s[e + 1]!;
+      if (lo === 0 && hi === 0) continue;
+      const de = dw + 2 * i;
+      if (!(lo & (PTE_P | PTE_PROTNONE))) {
+        d[de] = lo; // copy_nonpresent_pte(): a hwpoison entry is copied as is
+        d[de + 1] = hi;
+        continue;
       }
-      m.mem.copyFrame(copy, pfn);
-      m.pages.setFlag(copy, PG_anon | PG_anon_exclusive | PG_swapbacked);
-      m.pages.mapcount[copy] = 1;
-      writePte(m.mem, dp, pteLo(copy, lo & 0xfff & ~PTE_A), (hi & ~0x000fffff) | pteHi(copy, 0, false));
-      dst.mm.rssAnon++;
-      return;
+      const pfn = vmNormalPage(lo, hi);
+      if (pinned && pfn >= 0 && P.isAnon(pfn) && P.maybeDmaPinned(pfn)) {
+        // copy_present_page(): the parent may be writing through a pin: the child gets its own copy now.
+        const copy = P.alloc(false);
+        if (copy < 0) {
+          ok = false;
+          return;
+        }
+        m.mem.copyFrame(copy, pfn);
+        P.setFlag(copy, PG_anon | PG_anon_exclusive | PG_swapbacked);
+        P.mapcount[copy] = 1;
+        d[de] = pteLo(copy, lo & 0xfff & ~PTE_A);
+        d[de + 1] = ((hi & ~PTE_HI_PFN_MASK) | pteHi(copy, 0, false)) >>> 0;
+        dst.mm.rssAnon++;
+        continue;
+      }
+      let clo = lo;
+      if (pfn >= 0) {
+        if (P.isAnon(pfn)) P.clearFlag(pfn, PG_anon_exclusive); // page_try_dup_anon_rmap()
+        P.get(pfn);
+        P.mapcount[pfn]!++;
+        rssInc(m, dst.mm, pfn, 1);
+      }
+      if (cow && lo & PTE_RW) {
+        clo &= ~PTE_RW;
+        s[e] = (lo & ~PTE_RW) >>> 0; // ptep_set_wrprotect() on the parent
+      }
+      if (shared) clo &= ~PTE_D; // pte_mkclean()
+      clo &= ~PTE_A; // pte_mkold()
+      d[de] = clo >>> 0;
+      d[de + 1] = hi;
     }
-    let clo = lo;
-    if (pfn >= 0) {
-      if (m.pages.isAnon(pfn)) m.pages.clearFlag(pfn, PG_anon_exclusive); // page_try_dup_anon_rmap()
-      m.pages.get(pfn);
-      m.pages.mapcount[pfn]!++;
-      rssInc(m, dst.mm, pfn, 1);
-    }
-    if (cow && lo & PTE_RW) {
-      clo &= ~PTE_RW;
-      writePte(m.mem, p, lo & ~PTE_RW, hi); // ptep_set_wrprotect() on the parent
-    }
-    if (src.flags & VM_SHARED) clo &= ~PTE_D; // pte_mkclean()
-    clo &= ~PTE_A; // pte_mkold()
-    writePte(m.mem, dp, clo >>> 0, hi);
   });
+  // The parent's write-protected entries (flush_tlb_mm() in dup_mmap()).
   if (cow) m.flushTlbRange(src.mm, src.start, src.end);
   return ok;
 }

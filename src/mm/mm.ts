@@ -1,5 +1,6 @@
 // struct mm_struct: the VMA set, the page tables' root, the pkey state and the mmap_lock
 // (include/linux/mm_types.h; arch/x86/include/asm/mmu.h for the pkey fields).
+import type { Tlb } from '../hw/tlb.js';
 import { MmapLock } from './mmap_lock.js';
 import type { Vma } from './vma.js';
 
@@ -38,6 +39,8 @@ export class Mm {
   hasUprobes = false;
   /** Set once exit_mmap() has torn everything down. */
   dead = false;
+  /** The CPU's TLB for this address space (hw/tlb.ts), looked up on first access. */
+  tlb: Tlb | null = null;
 
   constructor(pgd: number) {
     this.pgd = pgd;

@@ -104,11 +104,11 @@ function moveVma(m: Machine, mm: Mm, vma: Vma, addr: number, oldLen: number, new
       ok = false;
       break;
     }
-    writePte(m.mem, dp, lo, hi);
+    writePte(m, dp, lo, hi);
   }
   if (!ok) return -ENOMEM;
   // Clear the old entries without releasing the pages (they moved), then drop the old VMA.
-  forEachPte(m.mem, mm, addr, addr + oldLen, (_va, p) => writePte(m.mem, p, 0, 0));
+  forEachPte(m.mem, mm, addr, addr + oldLen, (_va, p) => writePte(m, p, 0, 0));
   m.flushTlbRange(mm, addr, addr + oldLen);
   if (!dontUnmap) unmapRange(m, mm, addr, addr + oldLen);
   mergeNeighbours(mm, nv);

@@ -1,6 +1,7 @@
 // struct page, as flat arrays indexed by page frame number (include/linux/mm_types.h,
 // include/linux/page-flags.h), and the page allocator's free list (mm/page_alloc.c).
 // Memory cost: 4+4+4+4+4+2+4 = 26 bytes per frame, whatever the RAM size.
+// The free list is threaded through `index` of free frames, as Linux threads it through page->lru.
 import { PhysMem } from '../hw/physmem.js';
 
 export const PG_locked = 1 << 0;
@@ -30,9 +31,10 @@ export class Pages {
   readonly pincount: Int32Array;
   readonly flags: Uint16Array;
   readonly mapping: Int32Array; // inode number for page-cache pages, 0 otherwise
-  readonly index: Int32Array; // page offset in the file (page cache) or linear index (anon)
-  private readonly freeStack: Int32Array;
-  private freeTop = 0;
+  readonly index: Int32Array; // page offset in the file (page cache) or linear index (anon); free: next free frame
+  /** Model-side tally of FOLL_GET references held by kernel code, so a leaked one is found. */
+  readonly getrefs: Int32Array;
+  private freeHead = -1;
   private bump = 1; // frames never used yet start here (frame 0 is the zero page)
   used = 1;
 
@@ -45,7 +47,7 @@ export class Pages {
     this.flags = new Uint16Array(this.nr);
     this.mapping = new Int32Array(this.nr);
     this.index = new Int32Array(this.nr);
-    this.freeStack = new Int32Array(this.nr);
+    this.getrefs = new Int32Array(this.nr);
     mem.ensure(ZERO_PFN);
     this.flags[ZERO_PFN] = PG_reserved | PG_uptodate | PG_allocated;
     this.refcount[ZERO_PFN] = 1;
@@ -54,8 +56,9 @@ export class Pages {
   /** alloc_page(): a frame with refcount 1, or -1 when RAM is exhausted. zero: __GFP_ZERO. */
   alloc(zero: boolean): number {
     let pfn: number;
-    if (this.freeTop > 0) {
-      pfn = this.freeStack[--this.freeTop]!;
+    if (this.freeHead >= 0) {
+      pfn = this.freeHead;
+      this.freeHead = this.index[pfn]!;
       if (zero) this.mem.zero(pfn);
     } else if (this.bump < this.nr) {
       pfn = this.bump++;
@@ -78,7 +81,8 @@ export class Pages {
     this.flags[pfn] = 0;
     this.mapping[pfn] = 0;
     this.used--;
-    this.freeStack[this.freeTop++] = pfn;
+    this.index[pfn] = this.freeHead;
+    this.freeHead = pfn;
   }
 
   get(pfn: number, n = 1): void {

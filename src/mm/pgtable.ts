@@ -2,7 +2,7 @@
 // p4d/pud/pmd variants), lookups (pte_offset_map()) and freeing of empty tables
 // (mm/memory.c: free_pgd_range()). Tables live in physical frames, entries bit-exact.
 import type { PhysMem } from '../hw/physmem.js';
-import { PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, ptePfn, pteLo, pteHi, vaIndices } from '../hw/pte.js';
+import { PTE_A, PTE_D, PTE_P, PTE_RW, PTE_US, ptePfn, pteLo, pteHi } from '../hw/pte.js';
 import { PG_table, type Pages } from './page.js';
 import type { Mm } from './mm.js';
 
@@ -54,6 +54,7 @@ export function pteAlloc(k: PgtableOps, mm: Mm, va: number): Ptep {
     if ((lo & PTE_P) === 0) {
       const t = allocTablePage(k);
       if (t < 0) return -1;
+      if (level === 2) setPteTableOwner(k.pages, t, mm.pgd, vpn);
       k.mem.setEntry(table, i, pteLo(t, PAGE_TABLE_FLAGS), pteHi(t, 0, false));
       table = t;
     } else {
@@ -71,8 +72,25 @@ export function readPteHi(mem: PhysMem, p: Ptep): number {
   return mem.entryHi(ptepTable(p), ptepIndex(p));
 }
 
-export function writePte(mem: PhysMem, p: Ptep, lo: number, hi: number): void {
-  mem.setEntry(ptepTable(p), ptepIndex(p), lo >>> 0, hi >>> 0);
+/**
+ * A leaf PTE table records whose it is and which 2 MiB it maps, in its struct page (as ptdesc's
+ * pt_mm and pt_index do), so that rewriting one of its entries can find the TLB entry to drop.
+ */
+function setPteTableOwner(pages: Pages, table: number, pgd: number, vpn: number): void {
+  pages.mapping[table] = pgd;
+  pages.index[table] = Math.floor(vpn / 512);
+}
+
+/**
+ * set_pte() of a leaf entry. Rewriting a present entry also drops its TLB entry: the model's
+ * stand-in for the flush_tlb_page() that Linux issues after such a change (hw/tlb.ts).
+ */
+export function writePte(k: PgtableOps, p: Ptep, lo: number, hi: number): void {
+  const table = ptepTable(p);
+  const idx = ptepIndex(p);
+  const old = k.mem.entryLo(table, idx);
+  k.mem.setEntry(table, idx, lo >>> 0, hi >>> 0);
+  if (old & PTE_P) k.mem.tlbs.peek(k.pages.mapping[table]!)?.flushPage(k.pages.index[table]! * 512 + idx);
 }
 
 function tableEmpty(mem: PhysMem, pfn: number): boolean {
@@ -120,31 +138,50 @@ export function forEachTablePage(mem: PhysMem, mm: Mm, fn: (pfn: number, level: 
   walk(mm.pgd, 0);
 }
 
+/**
+ * Visit every present leaf table covering part of [start, end), in address order: fn gets the
+ * table's frame, the first and past-the-last entry index inside the range, and the address its
+ * entry 0 maps. Bulk loops (mprotect, fork) work on a whole table at a time from here; when they
+ * write entries directly rather than through writePte() they must flush the TLB range after, as
+ * the kernel does (Machine.flushTlbRange()).
+ */
+export function forEachPteTable(
+  mem: PhysMem, mm: Mm, start: number, end: number,
+  fn: (table: number, i0: number, i1: number, base: number) => void,
+): void {
+  let va = start;
+  while (va < end) {
+    const vpn = Math.floor(va / 4096);
+    let table = mm.pgd;
+    let level = 0;
+    for (; level < 3; level++) {
+      const i = upperIndex(vpn, level);
+      const lo = mem.entryLo(table, i);
+      if ((lo & PTE_P) === 0) break;
+      table = ptePfn(lo, mem.entryHi(table, i));
+    }
+    const span = level === 0 ? 2 ** 39 : level === 1 ? 2 ** 30 : 2 ** 21;
+    const next = (Math.floor(va / span) + 1) * span;
+    if (level === 3) {
+      const base = next - 2 ** 21;
+      const i0 = vpn & 511;
+      const i1 = next <= end ? 512 : Math.ceil((end - base) / 4096);
+      fn(table, i0, i1, base);
+    }
+    va = next; // past this table, or past the whole missing one
+  }
+}
+
 /** Visit every non-none leaf PTE of mm in [start, end), in address order. */
 export function forEachPte(
   mem: PhysMem, mm: Mm, start: number, end: number,
   fn: (va: number, p: Ptep, lo: number, hi: number) => void,
 ): void {
-  let va = start;
-  while (va < end) {
-    const idx = vaIndices(va);
-    let table = mm.pgd;
-    let level = 0;
-    const spans = [2 ** 39, 2 ** 30, 2 ** 21];
-    for (; level < 3; level++) {
-      const lo = mem.entryLo(table, idx[level]!);
-      if ((lo & PTE_P) === 0) break;
-      table = ptePfn(lo, mem.entryHi(table, idx[level]!));
-    }
-    if (level < 3) {
-      const span = spans[level]!;
-      va = (Math.floor(va / span) + 1) * span; // skip the whole missing table
-      continue;
-    }
-    for (let i = idx[3]!; i < 512 && va < end; i++, va += 4096) {
+  forEachPteTable(mem, mm, start, end, (table, i0, i1, base) => {
+    for (let i = i0; i < i1; i++) {
       const lo = mem.entryLo(table, i);
       const hi = mem.entryHi(table, i);
-      if (lo !== 0 || hi !== 0) fn(va, table * 512 + i, lo, hi);
+      if (lo !== 0 || hi !== 0) fn(base + i * 4096, table * 512 + i, lo, hi);
     }
-  }
+  });
 }

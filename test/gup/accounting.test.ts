@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { describe } from 'node:test';
 import { O_RDONLY, type Thread } from '../../src/index.js';
 import { PAGE, bytes, ok, simTest, text, type Harness } from '../helpers.js';
-import { getUserPagesRemote, pinUserPagesFast, unpinUserPages, FOLL_LONGTERM, FOLL_WRITE } from '../../src/mm/gup.js';
+import { getUserPagesRemote, pinUserPagesFast, putUserPage, unpinUserPages, FOLL_LONGTERM, FOLL_WRITE } from '../../src/mm/gup.js';
 
 const RW = 3, ANON = 0x22;
 const minflt = (t: Thread): number => t.getrusage().ru_minflt;
@@ -159,8 +159,7 @@ describe('GUP core: argument checks and references', () => {
     const r = h.m.runAs(t.task, () => getUserPagesRemote(h.m, t.task.mm!, p, 1, 0, pages, null));
     assert.equal(r, 1);
     assert.ok(h.m.log.some((e) => e.msg.includes('not held')));
-    h.m.runAs(t.task, () => pages.forEach((pg) => h.m.kernelRefs.get(pg) && h.m.pages.put(pg)));
-    h.m.kernelRefs.clear();
+    h.m.runAs(t.task, () => pages.forEach((pg) => putUserPage(h.m, pg)));
     void text; void bytes;
   });
 });

@@ -48,7 +48,7 @@ describe('the invariant checker finds corruption', () => {
     const free = h.m.pages.alloc(false);
     h.m.pages.put(free);
     const p = pteLookup(h.m, t.task.mm!, a + PAGE);
-    writePte(h.m.mem, p, pteLo(free, 0x25), pteHi(free, 0, true));
+    writePte(h.m, p, pteLo(free, 0x25), pteHi(free, 0, true));
     assert.match(checkInvariants(h.m).join('\n'), /maps free frame/);
   });
 
@@ -69,7 +69,7 @@ describe('the invariant checker finds corruption', () => {
     t.task.mm!.vmaLookup(a)!.end = a + PAGE; // shrink the VMA behind the page tables' back
     ok(t.load(a)); // a is still inside
     const p = pteLookup(h.m, t.task.mm!, a + PAGE);
-    writePte(h.m.mem, p, pteLo(0, 0x225), pteHi(0, 0, true)); // the zero page, special
+    writePte(h.m, p, pteLo(0, 0x225), pteHi(0, 0, true)); // the zero page, special
     assert.match(checkInvariants(h.m).join('\n'), /PTE outside any VMA/);
   });
 
