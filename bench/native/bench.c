@@ -24,6 +24,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/io_uring.h>
 
 #ifndef MADV_POPULATE_WRITE
 #define MADV_POPULATE_WRITE 23
@@ -488,6 +489,48 @@ static void wl_memcpy(size_t size, int reps)
 	unmap(dst, size);
 }
 
+/* ------------------------------------------------------------ pin-fast */
+
+/* pin_user_pages_fast() from user space: IORING_REGISTER_BUFFERS pins every
+ * page of each buffer (io_sqe_buffer_register() -> io_pin_pages() ->
+ * pin_user_pages_fast(FOLL_WRITE | FOLL_LONGTERM)), and
+ * IORING_UNREGISTER_BUFFERS unpins them.  A buffer may be at most 1 GiB. */
+static void wl_pin_fast(size_t size, int reps)
+{
+	const size_t max_buf = 1024 * MIB;
+	size_t pages = size / PAGE;
+	size_t nr = (size + max_buf - 1) / max_buf;
+	char *p = map_populated(size);
+	struct iovec *iov = calloc(nr, sizeof *iov);
+	if (!iov)
+		die("calloc");
+	for (size_t i = 0; i < nr; i++) {
+		iov[i].iov_base = p + i * max_buf;
+		iov[i].iov_len = size - i * max_buf < max_buf ? size - i * max_buf : max_buf;
+	}
+	struct io_uring_params par;
+	memset(&par, 0, sizeof par);
+	int fd = (int)syscall(__NR_io_uring_setup, 1, &par);
+	if (fd < 0)
+		die("io_uring_setup");
+	for (int rep = 0; rep < reps; rep++) {
+		double t0 = now();
+		if (syscall(__NR_io_uring_register, fd, IORING_REGISTER_BUFFERS, iov, (unsigned)nr) != 0)
+			die("IORING_REGISTER_BUFFERS of %zu bytes", size);
+		double t1 = now();
+		if (syscall(__NR_io_uring_register, fd, IORING_UNREGISTER_BUFFERS, NULL, 0) != 0)
+			die("IORING_UNREGISTER_BUFFERS");
+		double t2 = now();
+		char extra[128];
+		snprintf(extra, sizeof extra, ",\"pages\":%zu,\"pin_seconds\":%.9f,\"unpin_seconds\":%.9f",
+			 pages, t1 - t0, t2 - t1);
+		emit(rep, size, pages, t2 - t0, (double)pages / (t2 - t0), "pages/s", extra);
+	}
+	close(fd);
+	free(iov);
+	unmap(p, size);
+}
+
 static void wl_null_syscall(int reps, uint64_t calls)
 {
 	for (int rep = 0; rep < reps; rep++) {
@@ -513,7 +556,7 @@ static void usage(void)
 		"usage: bench WORKLOAD [SIZE_MB] [REPS] [OPS]\n"
 		"workloads: fault-write fault-read pvm-readv-1m pvm-readv-64m\n"
 		"  procmem-read fork-cow mprotect-page mprotect-region\n"
-		"  random-load seq-load memcpy null-syscall\n"
+		"  random-load seq-load memcpy pin-fast null-syscall\n"
 		"SIZE_MB 0 or '-' = default (1024; random-load 4096).\n"
 		"OPS overrides the call/load count of mprotect-page (1000000),\n"
 		"  mprotect-region (100), random-load (10000000),\n"
@@ -590,6 +633,8 @@ int main(int argc, char **argv)
 		wl_seq_load(size, reps);
 	else if (!strcmp(g_workload, "memcpy"))
 		wl_memcpy(size, reps);
+	else if (!strcmp(g_workload, "pin-fast"))
+		wl_pin_fast(size, reps);
 	else if (!strcmp(g_workload, "null-syscall"))
 		wl_null_syscall(reps, OPS(1000000));
 	else {
