@@ -104,8 +104,10 @@ function leafAccess(s: Uint32Array, e: number, lo: number, hi: number, rights: n
   const set = PTE_A | (write ? PTE_D : 0);
   if ((lo & set) !== set) s[e] = (lo | set) >>> 0;
   const pfn = ptePfn(lo, hi) + sub;
-  if (tlb !== null && user && us) {
-    // A huge leaf is cached per 4 KiB page, as CPUs may splinter it.
+  if (tlb !== null && us && cpu.wp) {
+    // User pages only. With CR0.WP a supervisor data access obeys the same W and pkey rules as a
+    // user one, so kernel copies (copy_to_user) share the entries. A huge leaf is cached per 4 KiB
+    // page, as CPUs may splinter it.
     const flags = (rights & PTE_RW ? TLB_W : 0) | (nx & PTE_HI_NX ? 0 : TLB_X) | ((lo | set) & PTE_D ? TLB_D : 0);
     tlb.fill(Math.floor(va / 4096), pfn, flags, ptePkey(hi));
   }

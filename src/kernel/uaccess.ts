@@ -5,6 +5,7 @@ import { ACC_READ, ACC_WRITE, mmuAccess, type CpuState } from '../hw/mmu.js';
 import { PhysMem } from '../hw/physmem.js';
 import { PAGE_SIZE, TASK_SIZE_MAX } from '../hw/pte.js';
 import { doUserAddrFault } from './fault.js';
+import { tlbHit } from './usermode.js';
 import type { Machine } from './machine.js';
 
 /** access_ok(): the range lies below the user/kernel split. */
@@ -26,10 +27,17 @@ function copyUser(m: Machine, addr: number, buf: Uint8Array, toUser: boolean): n
   }
   let done = 0;
   let tries = 0;
+  const kind = toUser ? ACC_WRITE : ACC_READ;
   while (done < len) {
     const va = addr + done;
-    const cpu: CpuState = { cr3: task.mm.pgd, pkru: task.pkru, pke: m.pke, wp: true };
-    const r = mmuAccess(m.mem, cpu, va, toUser ? ACC_WRITE : ACC_READ, false);
+    const mm = task.mm;
+    const tlb = mm.tlb ?? (mm.tlb = m.mem.tlbs.of(mm.pgd));
+    const info = tlb === null ? -1 : tlb.lookup(Math.floor(va / PAGE_SIZE));
+    let r = info < 0 ? -1 : tlbHit(info, kind, task.pkru, m.pke);
+    if (r < 0) {
+      const cpu: CpuState = { cr3: mm.pgd, pkru: task.pkru, pke: m.pke, wp: true };
+      r = mmuAccess(m.mem, cpu, va, kind, false, tlb);
+    }
     if (r < 0) {
       // Kernel-mode fault on a user address: resolvable faults are fixed and the copy resumes.
       if (++tries > 4 || doUserAddrFault(m, task, va, -1 - r) !== null) {

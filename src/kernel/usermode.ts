@@ -99,8 +99,8 @@ export function tlbLoad(m: Machine, task: Task, va: number, dst: Uint8Array, len
   return true;
 }
 
-/** The frame a TLB entry gives for this access, or -1 if the entry does not allow it (then walk). */
-function tlbHit(info: number, kind: AccessKind, pkru: number, pke: boolean): number {
+/** The frame a TLB entry gives for this data access or fetch, or -1 if the entry does not allow it (then walk). */
+export function tlbHit(info: number, kind: AccessKind, pkru: number, pke: boolean): number {
   if (kind === ACC_FETCH) return info & TLB_X ? tlbPfn(info) : -1;
   if (kind === ACC_WRITE && (info & (TLB_W | TLB_D)) !== (TLB_W | TLB_D)) return -1; // the walk sets D
   if (pke) {

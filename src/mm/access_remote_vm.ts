@@ -1,5 +1,6 @@
 // Access another address space through GUP (mm/memory.c: __access_remote_vm(),
 // access_remote_vm(), access_process_vm()). Remote: FOLL_REMOTE, so no pkey check, ever.
+import { PhysMem } from '../hw/physmem.js';
 import { PAGE_SIZE } from '../hw/pte.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Task } from '../kernel/task.js';
@@ -34,12 +35,13 @@ export function accessRemoteVm(m: Machine, mm: Mm, addr: number, buf: Uint8Array
     }
     const off = a % PAGE_SIZE;
     const n = Math.min(PAGE_SIZE - off, buf.length - done);
-    const frame = m.mem.frame(page);
+    const slab = m.mem.slab8(page);
+    const o = PhysMem.byteOffset(page) + off;
     if (write) {
-      frame.set(buf.subarray(done, done + n), off);
+      slab.set(buf.subarray(done, done + n), o);
       m.pages.setFlag(page, PG_dirty); // set_page_dirty_lock()
     } else {
-      buf.set(frame.subarray(off, off + n), done);
+      buf.set(slab.subarray(o, o + n), done);
     }
     putUserPage(m, page);
     done += n;
