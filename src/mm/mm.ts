@@ -69,6 +69,12 @@ export class Mm {
     return v !== undefined && v.start <= addr ? v : null;
   }
 
+  /** Position of vma in the sorted list (a binary search on its start). */
+  indexOf(vma: Vma): number {
+    const i = this.indexAfter(vma.start);
+    return this.vmas[i] === vma ? i : this.vmas.indexOf(vma);
+  }
+
   /** The VMA before the one containing/after addr (find_vma_prev()). */
   prevVma(vma: Vma): Vma | null {
     const i = this.vmas.indexOf(vma);

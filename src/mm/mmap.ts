@@ -81,21 +81,22 @@ export function canMerge(a: Vma, b: Vma): boolean {
 
 /** Merge vma with its neighbours where possible; returns the surviving VMA. */
 export function mergeNeighbours(mm: Mm, vma: Vma): Vma {
-  const next = mm.nextVma(vma);
-  if (next && canMerge(vma, next)) absorb(mm, vma, next);
-  const prev = mm.prevVma(vma);
+  const i = mm.indexOf(vma);
+  const next = mm.vmas[i + 1];
+  if (next && canMerge(vma, next)) absorb(mm, vma, next, i + 1);
+  const prev = i > 0 ? mm.vmas[i - 1] : undefined;
   if (prev && canMerge(prev, vma)) {
-    absorb(mm, prev, vma);
+    absorb(mm, prev, vma, i);
     return prev;
   }
   return vma;
 }
 
-/** vma_merge(): `lo` grows over the adjacent `hi`, which goes (with its file reference). */
-function absorb(mm: Mm, lo: Vma, hi: Vma): void {
+/** vma_merge(): `lo` grows over the adjacent `hi` (at index hiAt), which goes (with its file reference). */
+function absorb(mm: Mm, lo: Vma, hi: Vma, hiAt: number): void {
   lo.end = hi.end;
   lo.anonVma ||= hi.anonVma;
-  mm.remove(hi);
+  mm.vmas.splice(hiAt, 1);
   if (hi.file) hi.file.refs--;
 }
 

@@ -3,7 +3,7 @@ import { PAGE_SIZE } from '../hw/pte.js';
 import { EACCES, EINVAL, ENOMEM, ENOSPC, ENOSYS } from '../kernel/errno.js';
 import type { Machine } from '../kernel/machine.js';
 import { changeProtection } from './memory.js';
-import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, calcVmProtBits, mergeNeighbours, splitAt } from './mmap.js';
+import { PROT_EXEC, PROT_GROWSDOWN, PROT_GROWSUP, PROT_READ, PROT_SEM, PROT_WRITE, calcVmProtBits, mergeNeighbours, splitVma } from './mmap.js';
 import {
   PKEY_ACCESS_MASK, archOverrideMprotectPkey, archSetUserPkeyAccess, mmPkeyAlloc, mmPkeyFree, mmPkeyIsAllocated,
 } from './pkeys.js';
@@ -49,7 +49,7 @@ export function doMprotectPkey(m: Machine, start: number, len: number, prot: num
       const tmp = Math.min(vma.end, end);
       // tmp = vma_iter_end(&vmi): continue after the VMA mprotect_fixup() left, which may have merged
       // with the next one; restarting inside it would look like a hole (MPROT-07, bugzilla 217061).
-      nstart = mprotectFixup(m, nstart, tmp, newFlags, newKey).end;
+      nstart = mprotectFixup(m, vma, nstart, tmp, newFlags, newKey).end;
       if (nstart >= end) break;
       vma = mm.findVma(nstart);
       if (!vma || vma.start !== nstart) return -ENOMEM;
@@ -60,14 +60,12 @@ export function doMprotectPkey(m: Machine, start: number, len: number, prot: num
   }
 }
 
-/** mprotect_fixup(): give [start, end) (inside one VMA) new flags and key, splitting and merging. */
-function mprotectFixup(m: Machine, start: number, end: number, newFlags: number, newKey: number): Vma {
-  const mm = m.current.mm!;
-  const vma = mm.vmaLookup(start)!;
+/** mprotect_fixup(): give [start, end) (inside vma) new flags and key, splitting and merging. */
+function mprotectFixup(m: Machine, vma: Vma, start: number, end: number, newFlags: number, newKey: number): Vma {
   if (vma.flags === newFlags && vma.pkey === newKey) return vma;
-  splitAt(mm, start);
-  splitAt(mm, end);
-  const target = mm.vmaLookup(start)!;
+  const mm = vma.mm;
+  const target = vma.start < start ? splitVma(mm, vma, start) : vma;
+  if (end < target.end) splitVma(mm, target, end);
   target.flags = newFlags;
   target.pkey = newKey;
   changeProtection(m, target, target.start, target.end);
