@@ -3,6 +3,7 @@
 // Exit status: 0 fine, 1 an expectation failed, 2 bad input (scenario or command line), 3 an
 // internal error of the model. Never a stack trace (set GUPSIM_DEBUG=1 to see one).
 import { Command, CommanderError, Option } from 'commander';
+import { Buffer } from 'node:buffer';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { PROFILES, isProfileName, type ProfileName } from '../profiles/profile.js';
@@ -22,11 +23,41 @@ export const EXIT = { ok: 0, failed: 1, input: 2, internal: 3 } as const;
 interface Out {
   out(s: string): void;
   err(s: string): void;
+  /** Write out whatever out() has gathered. */
+  flush?(): void;
 }
 
+// stdout lines are gathered and written in large chunks: a write per line was a tenth of the time
+// of a 10,000-step run. They are encoded into the chunk at once, not kept as strings, which would
+// keep each line's pieces alive until the write. Flushed before any stderr text (so the two
+// interleave as they were produced), when a command returns, and when the chunk is full.
+const CHUNK = 1 << 16;
+let chunk = Buffer.allocUnsafe(CHUNK);
+let used = 0;
 const stdio: Out = {
-  out: (s) => process.stdout.write(s + '\n'),
-  err: (s) => process.stderr.write(s + '\n'),
+  out: (s) => {
+    // At most 3 UTF-8 bytes per UTF-16 unit, and the newline.
+    if (used + 3 * s.length + 1 > CHUNK) {
+      stdio.flush!();
+      if (3 * s.length + 1 > CHUNK) {
+        process.stdout.write(s + '\n');
+        return;
+      }
+    }
+    used += chunk.write(s, used);
+    chunk[used++] = 10;
+  },
+  err: (s) => {
+    stdio.flush!();
+    process.stderr.write(s + '\n');
+  },
+  flush: () => {
+    if (!used) return;
+    const b = chunk.subarray(0, used);
+    chunk = Buffer.allocUnsafe(CHUNK); // the stream may still hold `b`
+    used = 0;
+    process.stdout.write(b);
+  },
 };
 
 function profileOpt(v: string | undefined): ProfileName | undefined {
@@ -351,6 +382,7 @@ export function buildProgram(io: Out = stdio, state: State = { code: EXIT.ok }):
       io.err(err.text);
       state.code = err.kind === 'input' ? EXIT.input : EXIT.internal;
     }
+    io.flush?.();
   };
   const program = new Command('gupsim');
   // Before the subcommands are created, so they inherit it: commander throws instead of exiting.
@@ -427,6 +459,8 @@ export async function main(argv: string[], io: Out = stdio): Promise<number> {
     }
     io.err(`gupsim: internal error: ${e instanceof Error ? e.message : String(e)}`);
     return EXIT.internal;
+  } finally {
+    io.flush?.();
   }
   const served = process.exitCode;
   if (served !== outer) {
