@@ -10,7 +10,7 @@ import { PROFILES, isProfileName, type ProfileName } from '../profiles/profile.j
 import { decodePte, pteHex } from '../hw/pte.js';
 import {
   InternalError, ScenarioError, allSteps, formatError, isModelOnly, ktap, ktapCase, parseScenario, reportJson, reportText,
-  runScript, signature, summarize, type KtapCase, type Report, type Session,
+  runScript, signature, summarize, tally, withHalt, type KtapCase, type Report, type RunSummary, type Session,
 } from '../scenario/index.js';
 import { PKRU_PATHS, REVIEW, TODAY, runRow, table, type RowResult } from '../scenario/showcase.js';
 import { paintFor, type Painter } from './paint.js';
@@ -92,7 +92,10 @@ export function expandFiles(args: string[]): string[] {
 export interface FileRun {
   file: string;
   source: string;
+  /** Every report, unless runFile was told not to keep them. */
   reports: Report[];
+  /** Steps and expectations, counted as they ran (kept reports or not). */
+  counts: RunSummary;
   session: Session | null;
   error?: { kind: 'input' | 'internal'; text: string; json: Record<string, unknown> };
 }
@@ -124,10 +127,17 @@ function errorOf(file: string, source: string, e: unknown): FileRun['error'] {
   };
 }
 
-/** Load and run one file; reports stream to onReport. Errors are captured, never thrown. */
-export function runFile(file: string, opts: { trace?: boolean; profile?: ProfileName; onReport?: (r: Report, source: string) => void }, text?: string): FileRun {
+const noCounts = (): RunSummary => ({ steps: 0, expectations: 0, passed: 0, failed: 0, skipped: 0 });
+
+/**
+ * Load and run one file; reports stream to onReport. Errors are captured, never thrown.
+ * keepReports: false leaves run.reports empty (a caller that prints them as they come, so that a
+ * long run does not hold them all).
+ */
+export function runFile(file: string, opts: { trace?: boolean; profile?: ProfileName; onReport?: (r: Report, source: string) => void; keepReports?: boolean }, text?: string): FileRun {
   let source = '';
-  const run: FileRun = { file, source, reports: [], session: null };
+  const run: FileRun = { file, source, reports: [], counts: noCounts(), session: null };
+  const keep = opts.keepReports ?? true;
   try {
     source = text ?? readSource(file);
     run.source = source;
@@ -135,8 +145,10 @@ export function runFile(file: string, opts: { trace?: boolean; profile?: Profile
     const res = runScript(script, {
       ...(opts.trace ? { trace: true } : {}),
       ...(opts.profile ? { profile: opts.profile } : {}),
+      keepReports: false,
       onReport: (r) => {
-        run.reports.push(r);
+        if (keep) run.reports.push(r);
+        tally(run.counts, r);
         opts.onReport?.(r, source);
       },
     });
@@ -150,12 +162,12 @@ export function runFile(file: string, opts: { trace?: boolean; profile?: Profile
 export function exitFor(runs: FileRun[]): number {
   if (runs.some((r) => r.error?.kind === 'internal')) return EXIT.internal;
   if (runs.some((r) => r.error?.kind === 'input')) return EXIT.input;
-  if (runs.some((r) => summarize(r.reports, null).failed > 0)) return EXIT.failed;
+  if (runs.some((r) => r.counts.failed > 0)) return EXIT.failed;
   return EXIT.ok;
 }
 
 function runJson(r: FileRun): Record<string, unknown> {
-  const s = summarize(r.reports, r.session?.halted ?? null);
+  const s = withHalt(r.counts, r.session?.halted ?? null);
   return {
     file: r.file,
     profile: r.session?.headers.profile ?? null,
@@ -174,7 +186,7 @@ export function runText(source: string, name = '<input>'): { code: number; out: 
   const out: string[] = [];
   const err: string[] = [];
   const paint = paintFor(false);
-  const run = runFile(name, { onReport: (r, src) => out.push(...reportText(name, src, r, { paint })) }, source);
+  const run = runFile(name, { keepReports: false, onReport: (r, src) => out.push(...reportText(name, src, r, { paint })) }, source);
   if (run.error) err.push(...run.error.text.split('\n'));
   return { code: exitFor([run]), out, err };
 }
@@ -189,6 +201,7 @@ export function cmdRun(files: string[], o: { trace?: boolean; json?: boolean; ca
     const run = runFile(file, {
       ...(o.trace ? { trace: true } : {}),
       ...(profile ? { profile } : {}),
+      keepReports: !!o.json,
       onReport: o.json ? undefined : (r, source) => {
         for (const l of reportText(file, source, r, { trace: !!o.trace, canonical: !!o.canonical, paint })) io.out(l);
       },
@@ -197,7 +210,7 @@ export function cmdRun(files: string[], o: { trace?: boolean; json?: boolean; ca
     if (!o.json) {
       if (run.error) io.err(paint.fail(run.error.text));
       else {
-        const s = summarize(run.reports, run.session?.halted ?? null);
+        const s = withHalt(run.counts, run.session?.halted ?? null);
         const parts = [`${s.steps} steps`, `${s.passed}/${s.expectations - s.skipped} expectations met`];
         if (s.skipped) parts.push(`${s.skipped} not run`);
         if (s.failed) parts.push(paint.fail(`${s.failed} FAILED`));
@@ -230,11 +243,12 @@ export function cmdCheck(files: string[], o: { json?: boolean; profile?: string 
 function sessionAfter(file: string | undefined, profile: ProfileName | undefined): { run: FileRun; source: string } {
   const src = file ? undefined : 'task A\n';
   if (!file) {
-    const run: FileRun = { file: '<new process>', source: src!, reports: [], session: null };
+    const run: FileRun = { file: '<new process>', source: src!, reports: [], counts: noCounts(), session: null };
     try {
       const res = runScript(parseScenario(src!, '<new process>'), profile ? { profile } : {});
       run.session = res.session;
       run.reports = res.reports;
+      run.counts = summarize(res.reports, null);
     } catch (e) {
       run.error = errorOf('<new process>', src!, e);
     }

@@ -15,4 +15,4 @@ export {
 } from './registry.js';
 export { CONSTANTS, strerror } from './constants.js';
 export { renderTrace, traceLines, type Paint } from './trace_render.js';
-export { reportText, reportJson, summarize, ktap, ktapCase, expectFailure, type KtapCase, type RunSummary } from './report.js';
+export { reportText, reportJson, summarize, tally, withHalt, ktap, ktapCase, expectFailure, type KtapCase, type RunSummary } from './report.js';

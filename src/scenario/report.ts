@@ -49,18 +49,27 @@ export interface RunSummary {
 
 export function summarize(reports: Report[], halted: { line: number; what: string } | null): RunSummary {
   const s: RunSummary = { steps: 0, expectations: 0, passed: 0, failed: 0, skipped: 0 };
-  for (const r of reports) {
-    if (r.kind === 'task') continue;
-    if (r.kind === 'step') s.steps++;
-    for (const e of r.expects) {
-      s.expectations++;
-      if (e.skipped) s.skipped++;
-      else if (e.ok) s.passed++;
-      else s.failed++;
-    }
-  }
+  for (const r of reports) tally(s, r);
+  return withHalt(s, halted);
+}
+
+/** A summary from counts (tally()) and why the run stopped early, if it did. */
+export function withHalt(counts: RunSummary, halted: { line: number; what: string } | null): RunSummary {
+  const s = { ...counts };
   if (halted) s.halted = `${halted.what} is not yet modelled (line ${halted.line})`;
   return s;
+}
+
+/** Count one report into a summary (summarize() without keeping the reports). */
+export function tally(s: RunSummary, r: Report): void {
+  if (r.kind === 'task') return;
+  if (r.kind === 'step') s.steps++;
+  for (const e of r.expects) {
+    s.expectations++;
+    if (e.skipped) s.skipped++;
+    else if (e.ok) s.passed++;
+    else s.failed++;
+  }
 }
 
 export function reportJson(r: Report, syms: SymbolTable): Record<string, unknown> {

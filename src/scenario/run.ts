@@ -10,6 +10,11 @@ export interface RunOptions {
   profile?: ProfileName;
   /** Called with each report as soon as its step has run (for streaming output). */
   onReport?: (r: Report) => void;
+  /**
+   * Keep every report in RunResult.reports (default true). A caller that streams them through
+   * onReport can say false: a long run then holds no report it has already handled.
+   */
+  keepReports?: boolean;
 }
 
 export interface RunResult {
@@ -32,10 +37,11 @@ export function runScript(script: Script, opts: RunOptions = {}): RunResult {
   const session = new Session(script.source, script.file, opts.profile ? { trace: opts.trace ?? false, profile: opts.profile } : { trace: opts.trace ?? false });
   const checked = script.stmts.map((st) => session.checker.check(st));
   const reports: Report[] = [];
+  const keep = opts.keepReports ?? true;
   for (const c of checked) {
     const r = session.execChecked(c);
     if (r) {
-      reports.push(r);
+      if (keep) reports.push(r);
       opts.onReport?.(r);
     }
   }
