@@ -7,6 +7,7 @@ import { FdTable } from '../kernel/fs.js';
 import { TEXT_BASE, TEXT_FUNC_OFFSET } from '../kernel/exec.js';
 import { Task, ThreadGroup } from '../kernel/task.js';
 import { signalLog, type SignalDelivery } from '../kernel/signal.js';
+import type { Machine } from '../kernel/machine.js';
 import type { TraceEvent } from '../trace/trace.js';
 import type { ProfileName } from '../profiles/profile.js';
 import type { Expr, Script } from './ast.js';
@@ -75,6 +76,7 @@ interface TaskEntry {
 
 const O_RDWR = 2, O_CREAT = 0o100;
 const NO_EVENTS: TraceEvent[] = [];
+const NO_SIGNALS: readonly SignalDelivery[] = [];
 const FAULT_LOOP = /^fault loop at/;
 
 /** The state of a running scenario. */
@@ -276,65 +278,14 @@ export class Session {
   }
 
   private makeArgs(step: CheckedStep): Args {
-    const vals = new Map<string, Value>();
-    const given = new Set<string>();
-    step.params.forEach((q, i) => {
+    const params = step.params;
+    const vals: Value[] = new Array<Value>(params.length);
+    for (let i = 0; i < params.length; i++) {
+      const q = params[i]!;
       const e = step.args[i];
-      if (e) {
-        given.add(q.name);
-        vals.set(q.name, q.kind === 'iovec' ? this.iovValue(e) : this.convert(q, this.evalExpr(e), e.pos));
-      } else vals.set(q.name, q.default!);
-    });
-    const get = (n: string): Value => {
-      const v = vals.get(n);
-      if (!v) throw new Error(`step ${step.def.name} has no parameter ${n}`);
-      return v;
-    };
-    const posOf = (n: string): Pos => step.args[step.params.findIndex((q) => q.name === n)]?.pos ?? step.stmt.pos;
-    const taskRef = (name: string, pos: Pos): TaskRef => this.taskRef(name, pos);
-    return {
-      num(n) {
-        const v = get(n);
-        if (v.t === 'task') return taskRef(v.name, posOf(n)).thread.pid;
-        if (v.t !== 'int') throw new Error(`argument ${n} is not a number`);
-        return Number(v.v);
-      },
-      big(n) {
-        const v = get(n);
-        if (v.t === 'task') return BigInt(taskRef(v.name, posOf(n)).thread.pid);
-        if (v.t !== 'int') throw new Error(`argument ${n} is not a number`);
-        return v.v;
-      },
-      str(n) {
-        return new TextDecoder().decode(this.bytes(n));
-      },
-      bytes(n) {
-        const v = get(n);
-        if (v.t === 'bytes') return v.v;
-        if (v.t === 'int') {
-          if (v.v < 0n || v.v > 255n) throw new ScenarioError('range', `a byte value is 0..255, not ${v.v}`, posOf(n));
-          return Uint8Array.of(Number(v.v));
-        }
-        throw new Error(`argument ${n} is not bytes`);
-      },
-      task(n) {
-        const v = get(n);
-        if (v.t !== 'task') throw new Error(`argument ${n} is not a task`);
-        return taskRef(v.name, posOf(n));
-      },
-      handler(n) {
-        const v = get(n);
-        if (v.t !== 'handler') throw new Error(`argument ${n} is not a handler`);
-        return v.v;
-      },
-      iov(n) {
-        const v = get(n);
-        if (v.t !== 'iov') throw new Error(`argument ${n} is not an iovec`);
-        return v.v.map((x) => ({ base: Number(x.base), len: Number(x.len) }));
-      },
-      given: (n) => given.has(n),
-      value: get,
-    };
+      vals[i] = !e ? q.default! : q.kind === 'iovec' ? this.iovValue(e) : this.convert(q, this.evalExpr(e), e.pos);
+    }
+    return new StepArgs(this, step, vals);
   }
 
   // --- steps --------------------------------------------------------------------------------
@@ -364,16 +315,7 @@ export class Session {
     const before = this.faultCounts();
     const logBefore = new Map<TaskEntry, number>();
     for (const e of this.tasks.values()) logBefore.set(e, signalLog(e.thread.task).length);
-    const ctx: RunCtx = {
-      sim, m, thread, current, taskName: step.who.name, bind: st.bind?.name, symbols: this.symbols,
-      self() {
-        if (!thread) throw new ScenarioError('task', `${def.name} needs a task`, st.pos);
-        return thread;
-      },
-      lookupTask: (n) => this.taskRef(n, st.pos),
-      nameOfPid: (pid) => this.nameOfPid(pid),
-      addTask: (n, t) => this.tasks.set(n, { name: n, thread: t }),
-    };
+    const ctx = new StepCtx(this, sim, thread, current, step);
     const tr = m.trace;
     tr.on = this.trace;
     if (tr.events.length) tr.take();
@@ -404,8 +346,20 @@ export class Session {
     tr.on = false;
     // Signals: every delivery to the step's thread during the step (faults, tgkill, SIGILL ...),
     // as its signal log records them; queued (blocked) signals show when they are delivered.
-    const fresh = (e: TaskEntry): SignalDelivery[] => signalLog(e.thread.task).slice(logBefore.get(e) ?? 0).filter((d) => d.outcome !== 'queued');
-    const own = thread ? [...this.tasks.values()].find((e) => e.thread === thread) : undefined;
+    const fresh = (e: TaskEntry): readonly SignalDelivery[] => {
+      const log = signalLog(e.thread.task);
+      const from = logBefore.get(e) ?? 0;
+      return log.length > from ? log.slice(from).filter((d) => d.outcome !== 'queued') : NO_SIGNALS;
+    };
+    let own: TaskEntry | undefined;
+    if (thread) {
+      for (const e of this.tasks.values()) {
+        if (e.thread === thread) {
+          own = e;
+          break;
+        }
+      }
+    }
     const delivered = own ? fresh(own) : (res.access?.signals ?? res.signals ?? []);
     // Signals that reached other threads during the step (tgkill to a sibling, a forced kill).
     const elsewhere: string[] = [];
@@ -559,16 +513,16 @@ export class Session {
   private evalPred(p: Pred, step: CheckedStep, o: Outcome): ExpectResult {
     const r = (ok: boolean, expected: string, actual: string): ExpectResult => ({ ok, skipped: false, src: p.src, pos: p.pos, expected, actual });
     if (o.status !== 'done') return skippedExpect(p);
-    const sigText = o.signals.length ? o.signals.map((s) => `${s.sig}{${s.codeName}${s.addr !== undefined ? `, addr=${this.symbols.symbolize(s.addr)}` : ''}${s.pkey !== undefined ? `, pkey=${s.pkey}` : ''}}`).join(' ') : 'no signal';
+    const sigText = (): string => (o.signals.length ? o.signals.map((s) => `${s.sig}{${s.codeName}${s.addr !== undefined ? `, addr=${this.symbols.symbolize(s.addr)}` : ''}${s.pkey !== undefined ? `, pkey=${s.pkey}` : ''}}`).join(' ') : 'no signal');
     const retShown = (): string => (o.errno ? `ret=-1 errno=${o.errno}` : o.ret === undefined ? 'no return value' : `ret=${this.showRet(o)}`);
     switch (p.k) {
       case 'ok': {
         const done = !o.killed && o.signals.length === 0 && !o.errno && !(o.ret !== undefined && o.ret < 0n && step.def.result !== 'hex');
-        const actual = o.signals.length || o.killed ? sigText + (o.killed ? `, killed by ${o.killed}` : '') : o.ret === undefined ? 'completed, no signal' : retShown();
+        const actual = o.signals.length || o.killed ? sigText() + (o.killed ? `, killed by ${o.killed}` : '') : o.ret === undefined ? 'completed, no signal' : retShown();
         return r(done, 'ok (no error, no signal)', actual);
       }
       case 'nosignal':
-        return r(o.signals.length === 0, 'no signal', sigText);
+        return r(o.signals.length === 0, 'no signal', sigText());
       case 'errno':
         return r(o.ret === -1n && o.errno === p.name, `ret=-1 errno=${p.name}`, retShown());
       case 'killed':
@@ -588,7 +542,7 @@ export class Session {
           ...(want.pkey !== undefined ? [`pkey=${want.pkey}`] : []),
         ];
         const exp = parts.length ? `${p.sig}{${parts.join(', ')}}` : p.sig;
-        return r(hit, exp, sigText);
+        return r(hit, exp, sigText());
       }
       case 'text': {
         const text = o.text ?? '';
@@ -687,6 +641,116 @@ export class Session {
         return r(cmpBig(num, rhs.v), exp, `${p.field}=${shown}`);
       }
     }
+  }
+}
+
+/** What a step's run() gets. A class, not an object of closures: a long scenario makes one per step. */
+class StepCtx implements RunCtx {
+  readonly m: Machine;
+  readonly taskName: string;
+  readonly bind: string | undefined;
+  readonly symbols: SymbolTable;
+
+  constructor(private readonly session: Session, readonly sim: Sim, readonly thread: Thread | null, readonly current: Task, private readonly step: CheckedStep) {
+    this.m = sim.m;
+    this.taskName = step.who.name;
+    this.bind = step.stmt.bind?.name;
+    this.symbols = session.symbols;
+  }
+
+  self(): Thread {
+    if (!this.thread) throw new ScenarioError('task', `${this.step.def.name} needs a task`, this.step.stmt.pos);
+    return this.thread;
+  }
+
+  lookupTask(n: string): TaskRef {
+    return this.session.taskRef(n, this.step.stmt.pos);
+  }
+
+  nameOfPid(pid: number): string {
+    return this.session.nameOfPid(pid);
+  }
+
+  addTask(n: string, t: Thread): void {
+    this.session.tasks.set(n, { name: n, thread: t });
+  }
+}
+
+/**
+ * A step's converted arguments, by parameter name. A class, not an object of closures: a long
+ * scenario makes one per step.
+ */
+class StepArgs implements Args {
+  constructor(private readonly session: Session, private readonly step: CheckedStep, private readonly vals: Value[]) {}
+
+  private index(n: string): number {
+    const ps = this.step.params;
+    for (let i = 0; i < ps.length; i++) if (ps[i]!.name === n) return i;
+    return -1;
+  }
+
+  private get(n: string): Value {
+    const v = this.vals[this.index(n)];
+    if (!v) throw new Error(`step ${this.step.def.name} has no parameter ${n}`);
+    return v;
+  }
+
+  private posOf(n: string): Pos {
+    return this.step.args[this.index(n)]?.pos ?? this.step.stmt.pos;
+  }
+
+  num(n: string): number {
+    const v = this.get(n);
+    if (v.t === 'task') return this.session.taskRef(v.name, this.posOf(n)).thread.pid;
+    if (v.t !== 'int') throw new Error(`argument ${n} is not a number`);
+    return Number(v.v);
+  }
+
+  big(n: string): bigint {
+    const v = this.get(n);
+    if (v.t === 'task') return BigInt(this.session.taskRef(v.name, this.posOf(n)).thread.pid);
+    if (v.t !== 'int') throw new Error(`argument ${n} is not a number`);
+    return v.v;
+  }
+
+  str(n: string): string {
+    return new TextDecoder().decode(this.bytes(n));
+  }
+
+  bytes(n: string): Uint8Array {
+    const v = this.get(n);
+    if (v.t === 'bytes') return v.v;
+    if (v.t === 'int') {
+      if (v.v < 0n || v.v > 255n) throw new ScenarioError('range', `a byte value is 0..255, not ${v.v}`, this.posOf(n));
+      return Uint8Array.of(Number(v.v));
+    }
+    throw new Error(`argument ${n} is not bytes`);
+  }
+
+  task(n: string): TaskRef {
+    const v = this.get(n);
+    if (v.t !== 'task') throw new Error(`argument ${n} is not a task`);
+    return this.session.taskRef(v.name, this.posOf(n));
+  }
+
+  handler(n: string): HandlerName {
+    const v = this.get(n);
+    if (v.t !== 'handler') throw new Error(`argument ${n} is not a handler`);
+    return v.v;
+  }
+
+  iov(n: string): { base: number; len: number }[] {
+    const v = this.get(n);
+    if (v.t !== 'iov') throw new Error(`argument ${n} is not an iovec`);
+    return v.v.map((x) => ({ base: Number(x.base), len: Number(x.len) }));
+  }
+
+  given(n: string): boolean {
+    return this.step.args[this.index(n)] !== undefined;
+  }
+
+  value(n: string): Value {
+    return this.get(n);
   }
 }
 

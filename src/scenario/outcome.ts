@@ -106,10 +106,13 @@ export function fnv1a32(data: Uint8Array): number {
   return h >>> 0;
 }
 
+/** Two lowercase hex digits per byte value. */
+const HEX2 = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+
 export function dataField(d: Uint8Array): string {
   if (d.length <= 32) {
     let s = '';
-    for (const b of d) s += b.toString(16).padStart(2, '0');
+    for (let i = 0; i < d.length; i++) s += HEX2[d[i]!]!;
     return s;
   }
   return `${d.length}B:fnv1a32=${fnv1a32(d).toString(16).padStart(8, '0')}`;
@@ -137,25 +140,23 @@ export function retText(o: Outcome, syms: SymbolTable): string | undefined {
 
 /** The canonical line of an outcome. */
 export function canonicalLine(o: Outcome, syms: SymbolTable): string {
-  const parts = [`STEP ${o.step} ${o.task} ${o.name}`];
-  if (o.status === 'not-modelled') {
-    parts.push('status=not-modelled');
-    return parts.join(' ');
-  }
+  // Built as one string (every step has one): no array of parts to join.
+  let line = `STEP ${o.step} ${o.task} ${o.name}`;
+  if (o.status === 'not-modelled') return line + ' status=not-modelled';
   const r = retText(o, syms);
-  if (r !== undefined) parts.push(`ret=${r}`);
-  if (o.errno) parts.push(`errno=${o.errno}`);
+  if (r !== undefined) line += ` ret=${r}`;
+  if (o.errno) line += ` errno=${o.errno}`;
   for (const s of o.signals) {
-    parts.push(`sig=${s.sig}`, `code=${s.codeName}`);
-    if (s.addr !== undefined) parts.push(`addr=${syms.symbolize(s.addr)}`);
-    if (s.pkey !== undefined) parts.push(`pkey=${s.pkey}`);
-    if (s.sender !== undefined) parts.push(`sender=${s.sender}`);
+    line += ` sig=${s.sig} code=${s.codeName}`;
+    if (s.addr !== undefined) line += ` addr=${syms.symbolize(s.addr)}`;
+    if (s.pkey !== undefined) line += ` pkey=${s.pkey}`;
+    if (s.sender !== undefined) line += ` sender=${s.sender}`;
   }
-  if (o.killed) parts.push(`killed=${o.killed}`);
-  if (o.exited !== undefined) parts.push(`exited=${o.exited}`);
-  if (o.data) parts.push(`data=${dataField(o.data)}`);
-  for (const [k, v] of Object.entries(o.fields)) parts.push(`${k}=${fieldText(v, syms)}`);
-  return parts.join(' ');
+  if (o.killed) line += ` killed=${o.killed}`;
+  if (o.exited !== undefined) line += ` exited=${o.exited}`;
+  if (o.data) line += ` data=${dataField(o.data)}`;
+  for (const k in o.fields) line += ` ${k}=${fieldText(o.fields[k]!, syms)}`;
+  return line;
 }
 
 /** A canonical line read back: what the oracle diffs. */
