@@ -246,10 +246,33 @@ const randomLoad: Workload['model'] = (w) => {
     }
   }
   const { idx, sum: want } = randomIndices(nwords, loads);
+  // The host's floor: the same loads straight from the frames, translated before the timed loop.
+  const pfnOf = new Int32Array(size / PAGE);
+  for (let pg = 0; pg < pfnOf.length; pg++) pfnOf[pg] = t.pte(a + pg * PAGE)!.pfn;
+  const slabOf = new Int32Array(loads);
+  const wordOf = new Int32Array(loads);
+  for (let i = 0; i < loads; i++) {
+    const pfn = pfnOf[Math.floor(idx[i]! / 512)]!;
+    slabOf[i] = pfn >>> 14;
+    wordOf[i] = ((pfn & 0x3fff) << 10) + (idx[i]! % 512) * 2;
+  }
+  const floor = (): number => {
+    const slabs = mem.slabs32;
+    let sum = 0;
+    const t0 = nowNs();
+    for (let i = 0; i < loads; i++) {
+      const s32 = slabs[slabOf[i]!]!;
+      sum += s32[wordOf[i]!]! + s32[wordOf[i]! + 1]! * 2 ** 32;
+    }
+    const t1 = nowNs();
+    if (BigInt(sum) !== want) throw new Error(`model: random-load floor sum ${sum}, expected ${want}`);
+    return (secs(t0, t1) * 1e9) / loads;
+  };
   return {
     sim,
     rep(): Sample {
       gc();
+      const floorNs = floor();
       let sum = 0;
       // loadInto(): the user load without allocating a result per access (a hot loop's API).
       const d = new Uint8Array(8);
@@ -261,7 +284,7 @@ const randomLoad: Workload['model'] = (w) => {
       const t1 = nowNs();
       if (BigInt(sum) !== want) throw new Error(`model: random-load sum ${sum}, expected ${want}`);
       const s = secs(t0, t1);
-      return { seconds: s, ops: loads, rate: (s * 1e9) / loads, extra: { sum } };
+      return { seconds: s, ops: loads, rate: (s * 1e9) / loads, extra: { sum, tlb_bytes: sim.m.mem.tlbs.bytes, pages: size / PAGE, js_floor_ns: floorNs } };
     },
     close(): void {},
   };
@@ -353,7 +376,11 @@ const WORKLOADS: Workload[] = [
     name: 'mprotect-region', sizeMb: 1024, unit: 'calls/s', higherIsBetter: true, model: mprotectRegion,
     extras: [['  PTEs changed', 'ptes_per_s', 1e-6, 'M/s']],
   },
-  { name: 'random-load', sizeMb: 4096, unit: 'ns/access', higherIsBetter: false, model: randomLoad },
+  {
+    name: 'random-load', sizeMb: 4096, unit: 'ns/access', higherIsBetter: false, model: randomLoad,
+    // Not a model number: plain JavaScript loads of the same words, translated beforehand.
+    extras: [['  JS floor: the same loads, no model', 'js_floor_ns', 1, 'ns/access']],
+  },
   { name: 'pvm-readv-1m', sizeMb: 1024, unit: 'GB/s', higherIsBetter: true, model: remoteRead('pvm', MiB) },
   { name: 'pvm-readv-64m', sizeMb: 1024, unit: 'GB/s', higherIsBetter: true, model: remoteRead('pvm', 64 * MiB) },
   { name: 'procmem-read', sizeMb: 1024, unit: 'GB/s', higherIsBetter: true, model: remoteRead('procmem', MiB) },
@@ -413,6 +440,7 @@ function stats(xs: number[]): Stats {
 }
 
 function fmt(x: number): string {
+  if (Number.isNaN(x)) return '—';
   if (x === 0) return '0';
   const a = Math.abs(x);
   if (a >= 1e6) return (x / 1e6).toFixed(a >= 1e7 ? 1 : 2) + 'M';
@@ -422,13 +450,13 @@ function fmt(x: number): string {
   return x.toFixed(2);
 }
 
-const triple = (s: Stats): string => `${fmt(s.min)} / ${fmt(s.median)} / ${fmt(s.max)}`;
+const triple = (s: Stats): string => (Number.isNaN(s.median) ? '—' : `${fmt(s.min)} / ${fmt(s.median)} / ${fmt(s.max)}`);
 
 interface Row { label: string; unit: string; native: Stats; model: Stats; speedup: number }
 
 function printTable(rows: Row[]): string {
   const head = ['workload', 'unit', 'native min / median / max', 'model min / median / max', 'model÷native'];
-  const body = rows.map((r) => [r.label, r.unit, triple(r.native), triple(r.model), r.speedup.toFixed(2) + '×']);
+  const body = rows.map((r) => [r.label, r.unit, triple(r.native), triple(r.model), Number.isNaN(r.speedup) ? '—' : r.speedup.toFixed(2) + '×']);
   const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
   const line = (cells: string[]): string => '| ' + cells.map((c, i) => c.padEnd(widths[i]!)).join(' | ') + ' |';
   const out = [line(head), '|' + widths.map((w) => '-'.repeat(w + 2)).join('|') + '|', ...body.map(line)].join('\n');
@@ -501,6 +529,7 @@ function main(): void {
   const rows: Row[] = [];
   const results: unknown[] = [];
   let metadata: Record<string, number> | null = null;
+  let tlb: Record<string, number> | null = null;
   for (const base of WORKLOADS) {
     if (opts.only && !opts.only.has(base.name)) continue;
     const w: Workload = { ...base, ...(opts.quick ? QUICK[base.name] : {}) };
@@ -533,6 +562,11 @@ function main(): void {
         metadataBytesPerResidentPage: meta / last.pages!,
       };
     }
+    if (w.name === 'random-load') {
+      // The software TLB is a cache sized to the resident set (at most 2^20 entries of 8 bytes).
+      const last = model[model.length - 1]!.extra;
+      tlb = { tlbBytes: last.tlb_bytes!, residentPages: last.pages!, tlbBytesPerResidentPage: last.tlb_bytes! / last.pages! };
+    }
     const ns = stats(native.map((s) => s.rate));
     const ms = stats(model.map((s) => s.rate));
     rows.push({ label: w.name, unit: w.unit, native: ns, model: ms, speedup: w.higherIsBetter ? ms.median / ns.median : ns.median / ms.median });
@@ -556,11 +590,15 @@ function main(): void {
     console.log(`model metadata: ${metadata.structPageBytesPerFrame} B of struct page arrays per frame of RAM; ` +
       `${metadata.metadataBytesPerResidentPage.toFixed(1)} B per resident page incl. page tables (fault-write, 1.5× RAM).`);
   }
+  if (tlb) {
+    console.log(`software TLB: ${(tlb.tlbBytes / MiB).toFixed(1)} MiB for ${tlb.residentPages} resident pages, ` +
+      `${tlb.tlbBytesPerResidentPage.toFixed(1)} B per resident page (random-load).`);
+  }
   console.log(`peak RSS of this process: ${(peakRss / MiB).toFixed(0)} MiB`);
   const out = path.join(root, 'bench', 'results');
   mkdirSync(out, { recursive: true });
   writeFileSync(path.join(out, 'latest.json'), JSON.stringify({
-    machine: { ...machineInfo, loadavgAtEnd }, reps: opts.reps, warmup: 1, settleMs: opts.settleMs, quick: opts.quick, table, rows, metadata, peakRssBytes: peakRss, results,
+    machine: { ...machineInfo, loadavgAtEnd }, reps: opts.reps, warmup: 1, settleMs: opts.settleMs, quick: opts.quick, table, rows, metadata, tlb, peakRssBytes: peakRss, results,
   }, null, 2) + '\n');
   console.log(`wrote ${path.relative(process.cwd(), path.join(out, 'latest.json'))}`);
 }

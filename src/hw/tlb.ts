@@ -29,10 +29,13 @@ export class Tlb {
   private e: Int32Array;
   private bits: number;
   private mask: number;
+  /** 1 / entries: the tag is vpn * inv (exact for a power of two, and a multiply is cheaper than a divide). */
+  private inv: number;
 
   constructor(bits = MIN_BITS) {
     this.bits = bits;
     this.mask = (1 << bits) - 1;
+    this.inv = 1 / (1 << bits);
     this.e = new Int32Array(2 << bits);
   }
 
@@ -44,19 +47,19 @@ export class Tlb {
   lookup(vpn: number): number {
     const j = (vpn & this.mask) << 1;
     const e = this.e;
-    return e[j] === Math.floor(vpn / (this.mask + 1)) + 1 ? e[j + 1]! : -1;
+    return e[j] === Math.floor(vpn * this.inv) + 1 ? e[j + 1]! : -1;
   }
 
   fill(vpn: number, pfn: number, flags: number, pkey: number): void {
     const j = (vpn & this.mask) << 1;
-    this.e[j] = Math.floor(vpn / (this.mask + 1)) + 1;
+    this.e[j] = Math.floor(vpn * this.inv) + 1;
     this.e[j + 1] = (pfn << PFN_SHIFT) | (pkey << PKEY_SHIFT) | flags;
   }
 
   /** invlpg */
   flushPage(vpn: number): void {
     const j = (vpn & this.mask) << 1;
-    if (this.e[j] === Math.floor(vpn / (this.mask + 1)) + 1) this.e[j] = 0;
+    if (this.e[j] === Math.floor(vpn * this.inv) + 1) this.e[j] = 0;
   }
 
   /** Pages [from, to): one by one, or all at once when that is cheaper (as flush_tlb_range() does past tlb_single_page_flush_ceiling). */
@@ -70,15 +73,18 @@ export class Tlb {
   }
 
   /**
-   * Grow (emptying it) so that `pages` translations fit, up to 2^20 entries: the model's TLB is a
-   * cache sized to the address space's resident set, not to a hardware part number.
+   * Grow (emptying it) with the address space's resident set, up to 2^20 entries: the model's TLB
+   * is a cache sized to what is mapped, not to a hardware part number.
    */
   fitTo(pages: number): void {
     if (pages <= this.mask + 1 || this.bits >= MAX_BITS) return;
+    // The largest power of two not above the resident set: at most 8 bytes per resident page.
     let bits = this.bits;
-    while (bits < MAX_BITS && 1 << bits < pages) bits++;
+    while (bits < MAX_BITS && 1 << (bits + 1) <= pages) bits++;
+    if (bits === this.bits) return;
     this.bits = bits;
     this.mask = (1 << bits) - 1;
+    this.inv = 1 / (1 << bits);
     this.e = new Int32Array(2 << bits);
   }
 
