@@ -21,7 +21,8 @@ import { userAccess } from './usermode.js';
 import { copyFromUser, copyToUser } from './uaccess.js';
 import {
   FP_XSTATE_MAGIC1, FP_XSTATE_MAGIC2, FXSAVE_SW_BYTES, PKRU_XSAVE_OFFSET, XFEATURE_MASK_FPSSE, XFEATURE_MASK_PKRU,
-  XSAVE_HEADER, XSAVE_HEADER_SIZE, swBytes, xrstorPkru, xsaveImage, xstateSigframeSize, xstateUserSize,
+  XSAVE_HEADER, XSAVE_HEADER_SIZE, XSAVE_SIZE_PKU, getU32, getU64, putU32, putU64, sigframeXsaveImage, swBytes, xrstorPkru,
+  xstateSigframeSize, xstateUserSize,
 } from './xstate.js';
 
 // include/uapi/asm-generic/signal-defs.h, arch/x86/include/uapi/asm/signal.h
@@ -105,6 +106,17 @@ function isDead(t: Task): boolean {
 function bit(signo: number): bigint {
   return 1n << BigInt(signo - 1);
 }
+
+/** SIGKILL and SIGSTOP: never blocked. */
+const UNBLOCKABLE = bit(SIGKILL) | bit(19);
+
+// The sigcontext and the XSAVE area are encoded and read back in buffers kept for reuse: typed
+// arrays over 64 bytes live outside the JS heap, and one signal delivery allocated several. Each
+// use ends before the next begins (copying to or from user memory never delivers a signal).
+const scBuf = new Uint8Array(SIGCONTEXT_SIZE);
+const xsaveBuf = new Uint8Array(XSAVE_SIZE_PKU);
+const ZERO_HEADER = new Uint8Array(XSAVE_HEADER_SIZE);
+const PRETCODE = new Uint8Array(8); // sa_restorer: the model has no code address for it
 
 /** Per-thread signal state kept by this module (task->blocked, task->pending, the user stack pointer). */
 interface SigState {
@@ -318,8 +330,8 @@ function setupRtFrame(m: Machine, task: Task, info: SigInfo, action: SigAction):
   if (tr) m.trace.decision('PK-13', 'get_sigframe', 'info',
     `frame at 0x${sp.toString(16)}${entering || nestedAltstack ? ' on the altstack' : ''}, written with PKRU 0x${task.pkru.toString(16).padStart(8, '0')}`);
   // copy_fpstate_to_sigframe(): clear the XSAVE header, XSAVE, (v6.12) put the interrupted PKRU, epilog.
-  let ok = copyToUser(m, bufFx + XSAVE_HEADER, new Uint8Array(XSAVE_HEADER_SIZE)) === 0 &&
-    copyToUser(m, bufFx, xsaveImage(m, task.pkru)) === 0;
+  let ok = copyToUser(m, bufFx + XSAVE_HEADER, ZERO_HEADER) === 0 &&
+    copyToUser(m, bufFx, sigframeXsaveImage(m, task.pkru)) === 0;
   if (ok && zero) {
     // update_pkru_in_sigframe(): mark PKRU in use (VER-21) and store the interrupted value.
     ok = orXstateBv(m, bufFx, XFEATURE_MASK_PKRU) && copyToUser(m, bufFx + PKRU_XSAVE_OFFSET, u32(interrupted)) === 0;
@@ -339,25 +351,22 @@ function setupRtFrame(m: Machine, task: Task, info: SigInfo, action: SigAction):
   // The ucontext: flags, link, the altstack as it was, sigcontext, the mask to restore.
   const s = st(task);
   const uc = new Uint8Array(UC_MCONTEXT - UC_FLAGS);
-  const ucv = new DataView(uc.buffer);
-  ucv.setBigUint64(0, BigInt(UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS), true);
+  putU64(uc, 0, BigInt(UC_FP_XSTATE | UC_SIGCONTEXT_SS | UC_STRICT_RESTORE_SS));
   uc.set(encodeStackT(saveAltstackValue(task, regsSp)), UC_STACK - UC_FLAGS);
   if (task.altStack.flags & SS_AUTODISARM) sasSsReset(task);
-  const sc = new Uint8Array(SIGCONTEXT_SIZE);
-  const scv = new DataView(sc.buffer);
-  scv.setBigUint64(SC_SP, BigInt(regsSp), true);
+  const sc = scBuf.fill(0);
+  putU64(sc, SC_SP, BigInt(regsSp));
   if (info.pfError !== undefined) {
-    scv.setBigUint64(SC_ERR, BigInt(info.pfError), true);
-    scv.setBigUint64(SC_TRAPNO, BigInt(X86_TRAP_PF), true);
-    scv.setBigUint64(SC_CR2, BigInt(info.addr ?? 0), true);
+    putU64(sc, SC_ERR, BigInt(info.pfError));
+    putU64(sc, SC_TRAPNO, BigInt(X86_TRAP_PF));
+    putU64(sc, SC_CR2, BigInt(info.addr ?? 0));
   }
-  scv.setBigUint64(SC_OLDMASK, s.blocked & 0xffffffffn, true);
-  scv.setBigUint64(SC_FPSTATE, BigInt(bufFx), true);
+  putU64(sc, SC_OLDMASK, s.blocked & 0xffffffffn);
+  putU64(sc, SC_FPSTATE, BigInt(bufFx));
   const mask = new Uint8Array(8);
-  new DataView(mask.buffer).setBigUint64(0, s.blocked, true);
-  const pretcode = new Uint8Array(8); // sa_restorer: the model has no code address for it
+  putU64(mask, 0, s.blocked);
   ok = copyToUser(m, frame + UC_FLAGS, uc) === 0 &&
-    copyToUser(m, frame, pretcode) === 0 &&
+    copyToUser(m, frame, PRETCODE) === 0 &&
     copyToUser(m, frame + UC_MCONTEXT, sc) === 0 &&
     copyToUser(m, frame + UC_SIGMASK, mask) === 0;
   if (ok && action.flags & SA_SIGINFO) ok = copyToUser(m, frame + SIGFRAME_INFO, encodeSiginfo(info)) === 0;
@@ -367,7 +376,7 @@ function setupRtFrame(m: Machine, task: Task, info: SigInfo, action: SigAction):
 
 function u32(v: number): Uint8Array {
   const b = new Uint8Array(4);
-  new DataView(b.buffer).setUint32(0, v >>> 0, true);
+  putU32(b, 0, v >>> 0);
   return b;
 }
 
@@ -375,23 +384,21 @@ function u32(v: number): Uint8Array {
 function orXstateBv(m: Machine, bufFx: number, mask: number): boolean {
   const b = new Uint8Array(8);
   if (copyFromUser(m, bufFx + XSAVE_HEADER, b)) return false;
-  const v = new DataView(b.buffer);
-  v.setBigUint64(0, v.getBigUint64(0, true) | BigInt(mask), true);
+  putU64(b, 0, getU64(b, 0) | BigInt(mask));
   return copyToUser(m, bufFx + XSAVE_HEADER, b) === 0;
 }
 
 /** copy_siginfo_to_user(): the fields the model knows, at their x86-64 offsets. */
 export function encodeSiginfo(info: SigInfo): Uint8Array {
   const b = new Uint8Array(SIGINFO_SIZE);
-  const v = new DataView(b.buffer);
-  v.setInt32(0, info.signo, true);
-  v.setInt32(8, info.code, true);
+  putU32(b, 0, info.signo);
+  putU32(b, 8, info.code);
   if (info.code > 0 && info.code !== SI_KERNEL) {
-    v.setBigUint64(SI_ADDR, BigInt(info.addr ?? 0), true);
-    if (info.pkey !== undefined) v.setUint32(SI_PKEY, info.pkey, true);
+    putU64(b, SI_ADDR, BigInt(info.addr ?? 0));
+    if (info.pkey !== undefined) putU32(b, SI_PKEY, info.pkey);
   } else if (info.pid !== undefined) {
-    v.setInt32(SI_PID, info.pid, true);
-    v.setUint32(SI_UID, info.uid ?? 0, true);
+    putU32(b, SI_PID, info.pid);
+    putU32(b, SI_UID, info.uid ?? 0);
   }
   return b;
 }
@@ -416,7 +423,7 @@ function handleSignal(m: Machine, task: Task, info: SigInfo, action: SigAction):
   let add = 0n;
   for (const sig of action.mask ?? []) add |= bit(sig);
   if (!(action.flags & SA_NODEFER)) add |= bit(info.signo);
-  s.blocked |= add & ~(bit(SIGKILL) | bit(19));
+  s.blocked |= add & ~UNBLOCKABLE;
   if (action.flags & SA_RESETHAND) task.group.sighand.delete(info.signo);
   // fpu__clear_user_states() -> pkru_write_default(): the handler starts with init_pkru_value.
   if (m.pke) task.pkru = m.profile.initPkru;
@@ -494,13 +501,12 @@ export function rtSigreturn(m: Machine, task: Task, frame: number): boolean {
     const mask = new Uint8Array(8);
     const flags = new Uint8Array(8);
     if (copyFromUser(m, frame + UC_SIGMASK, mask) || copyFromUser(m, frame + UC_FLAGS, flags)) return badFrame(m, task, frame);
-    s.blocked = new DataView(mask.buffer).getBigUint64(0, true) & ~(bit(SIGKILL) | bit(19));
+    s.blocked = getU64(mask, 0) & ~UNBLOCKABLE;
     if (altFirst && restoreAltstack(m, task, frame + UC_STACK, frame) !== 0) return badFrame(m, task, frame);
-    const sc = new Uint8Array(SIGCONTEXT_SIZE);
+    const sc = scBuf;
     if (copyFromUser(m, frame + UC_MCONTEXT, sc)) return badFrame(m, task, frame);
-    const scv = new DataView(sc.buffer);
-    const sp = Number(scv.getBigUint64(SC_SP, true));
-    const fp = Number(scv.getBigUint64(SC_FPSTATE, true));
+    const sp = Number(getU64(sc, SC_SP));
+    const fp = Number(getU64(sc, SC_FPSTATE));
     if (!fpuRestoreSig(m, task, fp)) return badFrame(m, task, frame);
     if (!altFirst && restoreAltstack(m, task, frame + UC_STACK, frame) !== 0) return badFrame(m, task, frame);
     setUserSp(task, sp);
@@ -522,32 +528,30 @@ function fpuRestoreSig(m: Machine, task: Task, buf: number): boolean {
   }
   const sw = new Uint8Array(48);
   if (copyFromUser(m, buf + FXSAVE_SW_BYTES, sw)) return false;
-  const swv = new DataView(sw.buffer);
   let fxOnly = false;
-  let xfeatures = Number(swv.getBigUint64(8, true) & 0xffffffffn);
-  const xstateSize = swv.getUint32(16, true);
-  const extendedSize = swv.getUint32(4, true);
-  if (swv.getUint32(0, true) !== FP_XSTATE_MAGIC1 || xstateSize < 512 + XSAVE_HEADER_SIZE ||
+  let xfeatures = getU32(sw, 8);
+  const xstateSize = getU32(sw, 16);
+  const extendedSize = getU32(sw, 4);
+  if (getU32(sw, 0) !== FP_XSTATE_MAGIC1 || xstateSize < 512 + XSAVE_HEADER_SIZE ||
     xstateSize > xstateUserSize(m) || xstateSize > extendedSize) {
     fxOnly = true;
   } else {
     const magic2 = new Uint8Array(4);
     if (copyFromUser(m, buf + xstateSize, magic2)) return false;
-    if (new DataView(magic2.buffer).getUint32(0, true) !== FP_XSTATE_MAGIC2) fxOnly = true;
+    if (getU32(magic2, 0) !== FP_XSTATE_MAGIC2) fxOnly = true;
   }
   if (fxOnly) xfeatures = XFEATURE_MASK_FPSSE;
   const size = fxOnly ? 512 : xstateSize;
-  // XRSTOR (or FXRSTOR) reads the area from user memory.
-  const area = new Uint8Array(size);
+  // XRSTOR (or FXRSTOR) reads the area from user memory (xstateSize <= xstateUserSize(m) here).
+  const area = xsaveBuf.subarray(0, size);
   if (copyFromUser(m, buf, area)) return false;
   if (!m.pke) return true;
   if (fxOnly) {
     task.pkru = 0; // init_bv includes PKRU: restored from init_fpstate
     return true;
   }
-  const v = new DataView(area.buffer);
-  const bv = v.getBigUint64(XSAVE_HEADER, true);
-  const slot = size >= PKRU_XSAVE_OFFSET + 4 ? v.getUint32(PKRU_XSAVE_OFFSET, true) : 0;
+  const bv = getU64(area, XSAVE_HEADER);
+  const slot = size >= PKRU_XSAVE_OFFSET + 4 ? getU32(area, PKRU_XSAVE_OFFSET) : 0;
   // Components of the task not in the frame's xfeatures come from init_fpstate (PKRU init = 0).
   task.pkru = xrstorPkru(xfeatures, bv, slot) ?? 0;
   return true;

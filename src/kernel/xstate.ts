@@ -55,14 +55,55 @@ export function xsaveImage(m: Machine, pkru: number): Uint8Array {
   return b;
 }
 
+/**
+ * xsaveImage() for a signal frame, in a buffer kept per size and rewritten by each call, so valid
+ * until the next one (the frame copies it at once). A fresh 2.7 KB array per signal was an
+ * allocation outside the JS heap each time.
+ */
+export function sigframeXsaveImage(m: Machine, pkru: number): Uint8Array {
+  const size = xstateUserSize(m);
+  let b = frameImages.get(size);
+  if (!b) frameImages.set(size, (b = new Uint8Array(size)));
+  // The size tells pke apart, so these are the only bytes that are ever not zero.
+  putU64(b, XSAVE_HEADER, BigInt(XFEATURE_MASK_FPSSE | (m.pke ? XFEATURE_MASK_PKRU : 0)));
+  if (m.pke) putU32(b, PKRU_XSAVE_OFFSET, pkru >>> 0);
+  return b;
+}
+
+const frameImages = new Map<number, Uint8Array>();
+
+/**
+ * Little-endian stores and loads without a DataView: a DataView on a small typed array moves its
+ * bytes out of the JS heap first, which cost more than the rest of a signal frame's encoding.
+ */
+export function putU32(b: Uint8Array, off: number, v: number): void {
+  b[off] = v;
+  b[off + 1] = v >>> 8;
+  b[off + 2] = v >>> 16;
+  b[off + 3] = v >>> 24;
+}
+
+/** Stores v modulo 2^64, as DataView.setBigUint64() does. */
+export function putU64(b: Uint8Array, off: number, v: bigint): void {
+  putU32(b, off, Number(BigInt.asUintN(32, v)));
+  putU32(b, off + 4, Number(BigInt.asUintN(32, v >> 32n)));
+}
+
+export function getU32(b: Uint8Array, off: number): number {
+  return (b[off]! | (b[off + 1]! << 8) | (b[off + 2]! << 16) | (b[off + 3]! << 24)) >>> 0;
+}
+
+export function getU64(b: Uint8Array, off: number): bigint {
+  return (BigInt(getU32(b, off + 4)) << 32n) | BigInt(getU32(b, off));
+}
+
 /** struct _fpx_sw_bytes as save_sw_bytes() fills it: magic1, extended_size, xfeatures, xstate_size. */
 export function swBytes(m: Machine): Uint8Array {
   const b = new Uint8Array(48);
-  const v = new DataView(b.buffer);
-  v.setUint32(0, FP_XSTATE_MAGIC1, true);
-  v.setUint32(4, xstateSigframeSize(m), true);
-  v.setBigUint64(8, BigInt(userXfeatures(m)), true);
-  v.setUint32(16, xstateUserSize(m), true);
+  putU32(b, 0, FP_XSTATE_MAGIC1);
+  putU32(b, 4, xstateSigframeSize(m));
+  putU64(b, 8, BigInt(userXfeatures(m)));
+  putU32(b, 16, xstateUserSize(m));
   return b;
 }
 
