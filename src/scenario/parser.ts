@@ -550,6 +550,7 @@ export function parseScenario(source: string, file = '<input>'): Script {
     throw new ScenarioError('syntax', `unexpected character '${ch}'`, pos, SYNTAX_HINT);
   }
   const ps = parser();
+  const lines = source.split('\n');
   // Each non-empty line's first and last token index: its step's text.
   const toks = lex.tokens;
   const spans: number[] = [];
@@ -574,7 +575,7 @@ export function parseScenario(source: string, file = '<input>'): Script {
     if (st.k !== 'step') continue;
     const a = toks[spans[2 * i]!]!;
     const b = toks[spans[2 * i + 1]!]!;
-    if (a.startLine === b.startLine) st.text = source.slice(a.startOffset, b.startOffset + b.image.length);
+    if (a.startLine === b.startLine) st.text = (lines[a.startLine! - 1] ?? '').slice(a.startColumn! - 1, b.startColumn! - 1 + b.image.length);
     else st.text = toks.slice(spans[2 * i], spans[2 * i + 1]! + 1).map((x) => x.image).join(' ');
   }
   return { file, source, stmts };
