@@ -79,8 +79,13 @@ export class PhysMem {
 
   copyFrame(dst: number, src: number): void {
     const s = this.slabs8[src >>> FRAMES_PER_SLAB_SHIFT]!;
+    const d = this.slabs8[dst >>> FRAMES_PER_SLAB_SHIFT]!;
     const so = (src & SLAB_MASK) << 12;
-    this.slabs8[dst >>> FRAMES_PER_SLAB_SHIFT]!.set(s.subarray(so, so + PAGE_SIZE), (dst & SLAB_MASK) << 12);
+    const doff = (dst & SLAB_MASK) << 12;
+    // Within one slab, copyWithin is a plain memmove; set() from a view of the same buffer must
+    // guard against overlap and allocates the view.
+    if (s === d) d.copyWithin(doff, so, so + PAGE_SIZE);
+    else d.set(s.subarray(so, so + PAGE_SIZE), doff);
   }
 
   /** Read entry idx (0..511) of the page-table page in frame pfn. */
