@@ -1,5 +1,6 @@
 // process_vm_readv(2) / process_vm_writev(2) (mm/process_vm_access.c). The remote side goes through
 // remote GUP (no pkey check, even for one's own pid); the local side is uaccess (caller's PKRU).
+import { PhysMem } from '../hw/physmem.js';
 import { PAGE_SIZE } from '../hw/pte.js';
 import {
   FOLL_REMOTE, FOLL_WRITE, pinUserPagesRemote, putUserPage, unpinUserPagesDirtyLock, type Locked,
@@ -32,15 +33,14 @@ class IovIter {
     this.count = iov.reduce((a, v) => a + v.len, 0);
   }
 
-  /** copy_page_to_iter()/copy_page_from_iter(): returns bytes copied. */
-  copy(m: Machine, frame: Uint8Array, toUser: boolean): number {
+  /** copy_page_to_iter()/copy_page_from_iter() of len bytes at slab[off]: returns bytes copied. */
+  copy(m: Machine, slab: Uint8Array, off: number, len: number, toUser: boolean): number {
     let done = 0;
-    while (done < frame.length && this.seg < this.iov.length) {
+    while (done < len && this.seg < this.iov.length) {
       const v = this.iov[this.seg]!;
-      const n = Math.min(v.len - this.off, frame.length - done);
+      const n = Math.min(v.len - this.off, len - done);
       if (n > 0) {
-        const part = frame.subarray(done, done + n);
-        const left = toUser ? copyToUser(m, v.base + this.off, part) : copyFromUser(m, v.base + this.off, part);
+        const left = toUser ? copyToUser(m, v.base + this.off, slab, off + done, n) : copyFromUser(m, v.base + this.off, slab, off + done, n);
         done += n - left;
         this.off += n - left;
         this.count -= n - left;
@@ -60,8 +60,7 @@ function rwPages(m: Machine, pages: number[], startOffset: number, len: number, 
   for (const page of pages) {
     if (!len || !iter.count) break;
     const copy = Math.min(PAGE_SIZE - startOffset, len);
-    const frame = m.mem.frame(page).subarray(startOffset, startOffset + copy);
-    const copied = iter.copy(m, frame, !write);
+    const copied = iter.copy(m, m.mem.slab8(page), PhysMem.byteOffset(page) + startOffset, copy, !write);
     if (write && copied) m.pages.setFlag(page, PG_dirty);
     len -= copied;
     startOffset = 0;

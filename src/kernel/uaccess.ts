@@ -17,9 +17,8 @@ export function accessOk(addr: number, len: number): boolean {
  * Copy between current's user memory at addr and buf, page by page. Returns the number of bytes
  * NOT copied (0 on success), as the kernel's copy routines do.
  */
-function copyUser(m: Machine, addr: number, buf: Uint8Array, toUser: boolean): number {
+function copyUser(m: Machine, addr: number, buf: Uint8Array, bufOff: number, len: number, toUser: boolean): number {
   const task = m.current;
-  const len = buf.length;
   if (!task.mm || !accessOk(addr, len)) return len;
   if (m.trace.on) {
     m.trace.decision('UA-2', toUser ? 'copy_to_user' : 'copy_from_user', 'info',
@@ -52,17 +51,25 @@ function copyUser(m: Machine, addr: number, buf: Uint8Array, toUser: boolean): n
     const n = Math.min(PAGE_SIZE - inPage, len - done);
     const slab = m.mem.slab8(r);
     const off = PhysMem.byteOffset(r) + inPage;
-    if (toUser) slab.set(buf.subarray(done, done + n), off);
-    else buf.set(slab.subarray(off, off + n), done);
+    const b = bufOff + done;
+    // Page to page inside one slab (process_vm_readv between two frames): a memmove, no view.
+    if (slab.buffer === buf.buffer) {
+      if (toUser) slab.copyWithin(off, buf.byteOffset + b, buf.byteOffset + b + n);
+      else slab.copyWithin(buf.byteOffset + b, off, off + n);
+    } else if (toUser) {
+      slab.set(buf.subarray(b, b + n), off);
+    } else {
+      buf.set(slab.subarray(off, off + n), b);
+    }
     done += n;
   }
   return 0;
 }
 
-export function copyToUser(m: Machine, addr: number, src: Uint8Array): number {
-  return copyUser(m, addr, src, true);
+export function copyToUser(m: Machine, addr: number, src: Uint8Array, srcOff = 0, len = src.length - srcOff): number {
+  return copyUser(m, addr, src, srcOff, len, true);
 }
 
-export function copyFromUser(m: Machine, addr: number, dst: Uint8Array): number {
-  return copyUser(m, addr, dst, false);
+export function copyFromUser(m: Machine, addr: number, dst: Uint8Array, dstOff = 0, len = dst.length - dstOff): number {
+  return copyUser(m, addr, dst, dstOff, len, false);
 }
