@@ -290,47 +290,66 @@ export class Session {
 
   // --- steps --------------------------------------------------------------------------------
 
+  // runStep() and its parts are kept small: V8 optimizes a function only after a number of calls
+  // that grows with its size, and until then a long scenario runs it at baseline speed.
   private runStep(step: CheckedStep): StepReport {
     const sim = this.machine();
-    const m = sim.m;
     const st = step.stmt;
-    const def = step.def;
     const no = ++this.stepNo;
-    let thread: Thread | null = null;
-    let current: Task;
-    let prefix: string;
-    if (step.who.kind === 'task') {
-      const ref = this.taskRef(step.who.name, st.prefix?.pos ?? st.pos);
-      thread = ref.thread;
-      current = ref.task;
-      prefix = `[pid ${ref.thread.pid}]`;
-    } else if (step.who.kind === 'machine') {
-      current = m.init;
-      prefix = '[setup]';
-    } else {
-      current = this.kernelTask(step.who.kind);
-      prefix = `[${current.comm}]`;
-    }
+    const who = this.whoRuns(step, sim.m);
     const args = this.makeArgs(step);
     const before = this.faultCounts();
-    const logBefore = new Map<TaskEntry, number>();
-    for (const e of this.tasks.values()) logBefore.set(e, signalLog(e.thread.task).length);
-    const ctx = new StepCtx(this, sim, thread, current, step);
-    const tr = m.trace;
+    const logBefore = this.signalLogLengths();
+    const res = this.invoke(step, no, new StepCtx(this, sim, who.thread, who.current, step), args);
+    const tr = sim.m.trace;
+    const events = tr.on ? tr.take() : NO_EVENTS;
+    tr.on = false;
+    const sigs = this.deliveries(who.thread, res, logBefore);
+    const outcome = this.outcomeOf(no, step, who.thread, res, before, sigs.delivered);
+    if (res.notModelled) this.halted = { step: no, line: st.pos.line, what: res.notModelled };
+    this.bind(step, outcome, res);
+    this.noteDeaths(outcome);
+    const lines = this.render(step, outcome, res, args, who.thread);
+    for (const l of sigs.elsewhere) lines.extra.push(l);
+    const expects = this.expectsOf(step, outcome);
+    this.last = { step, outcome };
+    return { kind: 'step', outcome, prefix: who.prefix, line: lines.line, extra: lines.extra, events, expects, canonical: canonicalLine(outcome, this.symbols), pos: st.pos, src: st.text };
+  }
+
+  /** The thread a step runs in (null for kernel threads and machine steps), `current`, and the line prefix. */
+  private whoRuns(step: CheckedStep, m: Machine): { thread: Thread | null; current: Task; prefix: string } {
+    const st = step.stmt;
+    if (step.who.kind === 'task') {
+      const ref = this.taskRef(step.who.name, st.prefix?.pos ?? st.pos);
+      return { thread: ref.thread, current: ref.task, prefix: `[pid ${ref.thread.pid}]` };
+    }
+    if (step.who.kind === 'machine') return { thread: null, current: m.init, prefix: '[setup]' };
+    const current = this.kernelTask(step.who.kind);
+    return { thread: null, current, prefix: `[${current.comm}]` };
+  }
+
+  /** The length of each task's signal log. */
+  private signalLogLengths(): Map<TaskEntry, number> {
+    const lens = new Map<TaskEntry, number>();
+    for (const e of this.tasks.values()) lens.set(e, signalLog(e.thread.task).length);
+    return lens;
+  }
+
+  /** Run the step's model code, traced if tracing is on; model failures become scenario or internal errors. */
+  private invoke(step: CheckedStep, no: number, ctx: StepCtx, args: Args): StepResult {
+    const def = step.def;
+    const tr = ctx.m.trace;
     tr.on = this.trace;
     if (tr.events.length) tr.take();
-    let res: StepResult;
     try {
-      if (!def.run) {
-        res = { notModelled: def.name };
-      } else {
-        if (tr.on) this.traceEnter(step, current, args);
-        res = def.run(ctx, args);
-        if (tr.on && def.kind !== 'user') {
-          const ret = res.notModelled ? 'not modelled' : res.ret === undefined ? undefined : def.result === 'addr' && BigInt(res.ret) >= 0n ? hex(res.ret) : String(res.ret);
-          tr.exit(def.kfn ?? def.name, ret);
-        }
+      if (!def.run) return { notModelled: def.name };
+      if (tr.on) this.traceEnter(step, ctx.current, args);
+      const res = def.run(ctx, args);
+      if (tr.on && def.kind !== 'user') {
+        const ret = res.notModelled ? 'not modelled' : res.ret === undefined ? undefined : def.result === 'addr' && BigInt(res.ret) >= 0n ? hex(res.ret) : String(res.ret);
+        tr.exit(def.kfn ?? def.name, ret);
       }
+      return res;
     } catch (e) {
       tr.on = false;
       tr.take();
@@ -338,14 +357,18 @@ export class Session {
       const msg = e instanceof Error ? e.message : String(e);
       if (FAULT_LOOP.test(msg)) {
         throw new ScenarioError('runtime', `the access faults again and again (${msg}): the signal handler returns without fixing the cause`,
-          st.pos, "a real program would loop forever here; use the 'skip' handler, or 'retry' with frame_pkru=... that allows the access");
+          step.stmt.pos, "a real program would loop forever here; use the 'skip' handler, or 'retry' with frame_pkru=... that allows the access");
       }
-      throw new InternalError(msg, st.pos, no, e instanceof Error ? (e.stack ?? msg) : msg);
+      throw new InternalError(msg, step.stmt.pos, no, e instanceof Error ? (e.stack ?? msg) : msg);
     }
-    const events = tr.on ? tr.take() : NO_EVENTS;
-    tr.on = false;
-    // Signals: every delivery to the step's thread during the step (faults, tgkill, SIGILL ...),
-    // as its signal log records them; queued (blocked) signals show when they are delivered.
+  }
+
+  /**
+   * Signals of the step: every delivery to the step's thread during it (faults, tgkill, SIGILL ...),
+   * as its signal log records them (queued, blocked signals show when they are delivered), and
+   * the lines of those that reached other threads (tgkill to a sibling, a forced kill).
+   */
+  private deliveries(thread: Thread | null, res: StepResult, logBefore: Map<TaskEntry, number>): { delivered: readonly SignalDelivery[]; elsewhere: string[] } {
     const fresh = (e: TaskEntry): readonly SignalDelivery[] => {
       const log = signalLog(e.thread.task);
       const from = logBefore.get(e) ?? 0;
@@ -361,7 +384,6 @@ export class Session {
       }
     }
     const delivered = own ? fresh(own) : (res.access?.signals ?? res.signals ?? []);
-    // Signals that reached other threads during the step (tgkill to a sibling, a forced kill).
     const elsewhere: string[] = [];
     for (const e of this.tasks.values()) {
       if (e === own || !logBefore.has(e)) continue;
@@ -370,15 +392,13 @@ export class Session {
         if (d.killed) elsewhere.push(`[pid ${e.thread.pid}] +++ killed by ${sigOut(d.info).sig} +++`);
       }
     }
-    const outcome = this.outcomeOf(no, step, thread, res, before, delivered);
-    if (res.notModelled) this.halted = { step: no, line: st.pos.line, what: res.notModelled };
-    this.bind(step, outcome, res);
-    this.noteDeaths(outcome);
-    const lines = this.render(step, outcome, res, args, thread);
-    lines.extra.push(...elsewhere);
-    const expects = this.halted ? step.preds.map((p) => skippedExpect(p)) : step.preds.map((p) => this.evalPred(p, step, outcome));
-    this.last = { step, outcome };
-    return { kind: 'step', outcome, prefix, line: lines.line, extra: lines.extra, events, expects, canonical: canonicalLine(outcome, this.symbols), pos: st.pos, src: st.text };
+    return { delivered, elsewhere };
+  }
+
+  private expectsOf(step: CheckedStep, outcome: Outcome): ExpectResult[] {
+    const out: ExpectResult[] = [];
+    for (const p of step.preds) out.push(this.halted ? skippedExpect(p) : this.evalPred(p, step, outcome));
+    return out;
   }
 
   private traceEnter(step: CheckedStep, current: Task, args: Args): void {
