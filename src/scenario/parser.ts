@@ -170,37 +170,16 @@ class ScenarioParser extends EmbeddedActionsParser {
     this.performSelfAnalysis();
   }
 
-  /**
-   * The whole text: a statement or nothing on each line. One rule invocation for the file instead
-   * of one per line (each resets the parser's state); a syntax error is reported by the per-line
-   * parse (parseScenario), whose messages it keeps.
-   */
-  script = this.RULE('script', (): Stmt[] => {
-    const stmts: Stmt[] = [];
-    this.MANY(() => {
-      this.OPTION(() => {
-        // statement's alternatives, without invoking the rule: one rule call fewer per line.
-        const st = this.OR(this.statementAlts());
-        this.ACTION(() => stmts.push(st));
-      });
-      this.CONSUME(NL);
-    });
-    return stmts;
-  });
-
   /** One statement, without the line end. */
-  statement = this.RULE('statement', (): Stmt | null => this.OR(this.statementAlts()));
-
   // Alternatives arrays are built once and kept: they only refer to `this`, and rebuilding them
   // (with their closures) on every call was most of the parser's allocation.
   private altStatement?: IOrAlt<Stmt>[];
-  private altPrefix?: IOrAlt<IToken>[];
   private altArg?: IOrAlt<Arg>[];
   private altPrimary?: IOrAlt<Expr>[];
   private altSuffix?: IOrAlt<Suffix>[];
 
-  private statementAlts(): IOrAlt<Stmt>[] {
-    return this.altStatement ??= [
+  statement = this.RULE('statement', (): Stmt | null => {
+    return this.OR(this.altStatement ??= [
       { ALT: () => this.SUBRULE(this.profileStmt) },
       { ALT: () => this.SUBRULE(this.machineStmt) },
       { ALT: () => this.SUBRULE(this.titleStmt) },
@@ -219,8 +198,8 @@ class ScenarioParser extends EmbeddedActionsParser {
         },
       },
       { ALT: () => this.SUBRULE(this.stepStmt) },
-    ];
-  }
+    ]);
+  });
 
   profileStmt = this.RULE('profileStmt', (): Stmt => {
     this.CONSUME(Profile);
@@ -271,7 +250,7 @@ class ScenarioParser extends EmbeddedActionsParser {
     let prefix: Prefix | undefined;
     let bind: { name: string; pos: Pos } | undefined;
     this.OPTION(() => {
-      const t = this.OR(this.altPrefix ??= [
+      const t = this.OR([
         { ALT: () => this.CONSUME(Ident) },
         { ALT: () => this.CONSUME(Kworker) },
         { ALT: () => this.CONSUME(Kthread) },
@@ -549,41 +528,10 @@ export function parseScenario(source: string, file = '<input>'): Script {
     if (ch === "'") throw new ScenarioError('syntax', 'bad character literal', pos, "a character literal holds one byte: 'a', '\\n', '\\x41'");
     throw new ScenarioError('syntax', `unexpected character '${ch}'`, pos, SYNTAX_HINT);
   }
+  // Split the token stream into lines; parse each non-empty line as one statement.
+  const stmts: Stmt[] = [];
   const ps = parser();
   const lines = source.split('\n');
-  // Each non-empty line's first and last token index: its step's text.
-  const toks = lex.tokens;
-  const spans: number[] = [];
-  let first = -1;
-  for (let i = 0; i < toks.length; i++) {
-    if (toks[i]!.tokenType === NL) {
-      if (first >= 0) spans.push(first, i - 1);
-      first = -1;
-    } else if (first < 0) first = i;
-  }
-  if (first >= 0) spans.push(first, toks.length - 1); // a last line continued (`\`) past the end
-  ps.input = toks;
-  let stmts: Stmt[];
-  try {
-    stmts = ps.script();
-    if (ps.errors.length || stmts.length * 2 !== spans.length) stmts = parseByLine(toks, ps);
-  } finally {
-    ps.input = []; // the parser would otherwise hold every token until the next parse
-  }
-  for (let i = 0; i < stmts.length; i++) {
-    const st = stmts[i]!;
-    if (st.k !== 'step') continue;
-    const a = toks[spans[2 * i]!]!;
-    const b = toks[spans[2 * i + 1]!]!;
-    if (a.startLine === b.startLine) st.text = (lines[a.startLine! - 1] ?? '').slice(a.startColumn! - 1, b.startColumn! - 1 + b.image.length);
-    else st.text = toks.slice(spans[2 * i], spans[2 * i + 1]! + 1).map((x) => x.image).join(' ');
-  }
-  return { file, source, stmts };
-}
-
-/** Parse line by line, each non-empty line as one statement: throws ScenarioError at the first bad line. */
-function parseByLine(tokens: IToken[], ps: ScenarioParser): Stmt[] {
-  const stmts: Stmt[] = [];
   let cur: IToken[] = [];
   const flush = (): void => {
     if (cur.length === 0) return;
@@ -598,15 +546,23 @@ function parseByLine(tokens: IToken[], ps: ScenarioParser): Stmt[] {
       const idx = atEnd ? cur.length : cur.indexOf(e.token);
       throw new ScenarioError('syntax', `unexpected ${atEnd ? 'end of line' : describe(t)}`, pos, friendlyHint(e.message, cur.slice(0, Math.max(0, idx))));
     }
-    if (st) stmts.push(st);
+    if (st) {
+      if (st.k === 'step') {
+        const first = cur[0]!;
+        const last = cur[cur.length - 1]!;
+        if (first.startLine === last.startLine) st.text = (lines[first.startLine! - 1] ?? '').slice(first.startColumn! - 1, last.startColumn! - 1 + last.image.length);
+        else st.text = cur.map((x) => x.image).join(' ');
+      }
+      stmts.push(st);
+    }
     cur = [];
   };
-  for (const t of tokens) {
+  for (const t of lex.tokens) {
     if (t.tokenType === NL) flush();
     else cur.push(t);
   }
   flush();
-  return stmts;
+  return { file, source, stmts };
 }
 
 /** Token names for REPL completion and docs. */
