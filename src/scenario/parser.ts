@@ -518,7 +518,9 @@ function friendlyHint(msg: string, before: IToken[]): string {
 }
 
 /** Parse a whole scenario text. Throws ScenarioError on the first problem. */
-export function parseScenario(source: string, file = '<input>'): Script {
+export function parseScenario(text: string, file = '<input>'): Script {
+  // CRLF files: the lexer's line count would take each \r\n for two line breaks.
+  const source = text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
   const lex = lexer.tokenize(source.endsWith('\n') ? source : source + '\n');
   if (lex.errors.length) {
     const e = lex.errors[0]!;

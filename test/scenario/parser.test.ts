@@ -82,6 +82,15 @@ describe('errors carry a position and a hint', () => {
     ['fork without a name', 'task A\nA: fork()', /creates a task/, 2, 1],
     ['kworker running a syscall', 'task A\nkworker: close(3)', /no user address space/, 2, 1],
   ];
+  it('CRLF line ends count as one line break each, and step texts carry no \\r', () => {
+    const src = 'task A\r\n# a comment\r\nA: munmap(0, 4096)\r\nA: munmap(q, 4096)\r\n';
+    const e = err(src);
+    assert.match(e.message, /undefined name 'q'/);
+    assert.deepEqual([e.pos.line, e.pos.col], [4, 11]);
+    const ok = parseScenario('task A\r\nA: munmap(0, 4096)\r\n', 't.scn');
+    const step = ok.stmts.find((st) => st.k === 'step');
+    assert.equal(step && 'text' in step ? step.text : null, 'A: munmap(0, 4096)');
+  });
   for (const [what, src, msg, line, col] of cases) {
     it(what, () => {
       const e = err(src);
