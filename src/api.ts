@@ -7,7 +7,7 @@ import { DEFAULT_PROGRAM, defaultProgramImage, doExecve } from './kernel/exec.js
 import { exitGroup, exitTask, reap } from './kernel/exit.js';
 import { FdTable } from './kernel/fs.js';
 import { Task, ThreadGroup, type SigAction } from './kernel/task.js';
-import { tlbLoad, userAccess, userAccessInto, type UserAccessResult } from './kernel/usermode.js';
+import { resetAccessResult, tlbLoad, userAccess, userAccessInto, type UserAccessResult } from './kernel/usermode.js';
 import { sysMmap, sysMunmap } from './mm/mmap.js';
 import { doMprotectPkey, sysPkeyAlloc, sysPkeyFree, sysPkeyMprotect } from './mm/mprotect.js';
 import { glibcPkeyGet, glibcPkeySet, rdpkru, userXrstor, userXsave, wrpkru } from './kernel/pku.js';
@@ -155,10 +155,7 @@ export class Thread {
     const res = this.loadRes;
     res.data = dst;
     if (len <= 64 && tlbLoad(this.m, this.task, addr, dst, len)) {
-      res.done = len;
-      res.killed = false;
-      res.faultsFixed = 0;
-      if (res.signals.length) res.signals = [];
+      resetAccessResult(res, len);
       return res;
     }
     return userAccessInto(this.m, this.task, addr, len, ACC_READ, undefined, res);

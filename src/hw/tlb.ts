@@ -39,6 +39,11 @@ export class Tlb {
     this.e = new Int32Array(2 << bits);
   }
 
+  /** Slot tag for vpn: its bits above the index, plus 1 (0 marks an empty slot). */
+  private tag(vpn: number): number {
+    return Math.floor(vpn * this.inv) + 1;
+  }
+
   get entries(): number {
     return this.mask + 1;
   }
@@ -47,19 +52,19 @@ export class Tlb {
   lookup(vpn: number): number {
     const j = (vpn & this.mask) << 1;
     const e = this.e;
-    return e[j] === Math.floor(vpn * this.inv) + 1 ? e[j + 1]! : -1;
+    return e[j] === this.tag(vpn) ? e[j + 1]! : -1;
   }
 
   fill(vpn: number, pfn: number, flags: number, pkey: number): void {
     const j = (vpn & this.mask) << 1;
-    this.e[j] = Math.floor(vpn * this.inv) + 1;
+    this.e[j] = this.tag(vpn);
     this.e[j + 1] = (pfn << PFN_SHIFT) | (pkey << PKEY_SHIFT) | flags;
   }
 
   /** invlpg */
   flushPage(vpn: number): void {
     const j = (vpn & this.mask) << 1;
-    if (this.e[j] === Math.floor(vpn * this.inv) + 1) this.e[j] = 0;
+    if (this.e[j] === this.tag(vpn)) this.e[j] = 0;
   }
 
   /** Pages [from, to): one by one, or all at once when that is cheaper (as flush_tlb_range() does past tlb_single_page_flush_ceiling). */
@@ -82,10 +87,11 @@ export class Tlb {
     let bits = this.bits;
     while (bits < MAX_BITS && 1 << (bits + 1) <= pages) bits++;
     if (bits === this.bits) return;
-    this.bits = bits;
-    this.mask = (1 << bits) - 1;
-    this.inv = 1 / (1 << bits);
-    this.e = new Int32Array(2 << bits);
+    const t = new Tlb(bits);
+    this.bits = t.bits;
+    this.mask = t.mask;
+    this.inv = t.inv;
+    this.e = t.e;
   }
 
   /** Bytes of host memory the entries take. */

@@ -1,11 +1,11 @@
 // Kernel accesses to current's user memory (arch/x86/lib/usercopy, copy_to_user()/copy_from_user()).
 // They are CPL-0 data accesses to user pages, so the MMU applies the calling thread's PKRU (UA-2);
 // a fault the handler cannot fix ends the copy through the exception table, with no signal (UA-3).
-import { ACC_READ, ACC_WRITE, mmuAccess, type CpuState } from '../hw/mmu.js';
+import { ACC_READ, ACC_WRITE } from '../hw/mmu.js';
 import { PhysMem } from '../hw/physmem.js';
 import { PAGE_SIZE, TASK_SIZE_MAX } from '../hw/pte.js';
 import { doUserAddrFault } from './fault.js';
-import { tlbHit } from './usermode.js';
+import { translate } from './usermode.js';
 import type { Machine } from './machine.js';
 
 /** access_ok(): the range lies below the user/kernel split. */
@@ -29,14 +29,7 @@ function copyUser(m: Machine, addr: number, buf: Uint8Array, bufOff: number, len
   const kind = toUser ? ACC_WRITE : ACC_READ;
   while (done < len) {
     const va = addr + done;
-    const mm = task.mm;
-    const tlb = mm.tlb ?? (mm.tlb = m.mem.tlbs.of(mm.pgd));
-    const info = tlb === null ? -1 : tlb.lookup(Math.floor(va / PAGE_SIZE));
-    let r = info < 0 ? -1 : tlbHit(info, kind, task.pkru, m.pke);
-    if (r < 0) {
-      const cpu: CpuState = { cr3: mm.pgd, pkru: task.pkru, pke: m.pke, wp: true };
-      r = mmuAccess(m.mem, cpu, va, kind, false, tlb);
-    }
+    const r = translate(m, task, va, kind, false);
     if (r < 0) {
       // Kernel-mode fault on a user address: resolvable faults are fixed and the copy resumes.
       if (++tries > 4 || doUserAddrFault(m, task, va, -1 - r) !== null) {

@@ -39,16 +39,21 @@ export function userAccess(m: Machine, task: Task, va: number, len: number, kind
   return userAccessInto(m, task, va, len, kind, pattern, res);
 }
 
+/** Ready a reused result for another access that has transferred `done` bytes so far. */
+export function resetAccessResult(res: UserAccessResult, done: number): void {
+  res.done = done;
+  res.killed = false;
+  res.faultsFixed = 0;
+  if (res.signals.length) res.signals = [];
+}
+
 /**
  * userAccess() into a caller-owned result (res.data, for loads, receives the bytes): with a TLB
  * hit nothing is allocated, which is what a hot loop of loads needs.
  */
 export function userAccessInto(m: Machine, task: Task, va: number, len: number, kind: AccessKind, pattern: Uint8Array | undefined,
   res: UserAccessResult): UserAccessResult {
-  res.done = 0;
-  res.killed = false;
-  res.faultsFixed = 0;
-  if (res.signals.length) res.signals = [];
+  resetAccessResult(res, 0);
   if (!task.mm) return res;
   // The task is current while it runs (Machine.runAs() inlined: this is the model's hottest path).
   const saved = m.current;
@@ -74,8 +79,8 @@ export function tlbLoad(m: Machine, task: Task, va: number, dst: Uint8Array, len
   const inPage = va - vpn * PAGE_SIZE;
   if (inPage + len > PAGE_SIZE) return false;
   const info = tlb.lookup(vpn);
-  if (info < 0 || (m.pke && !pkruAllowsRead(task.pkru, tlbPkey(info)))) return false;
-  const pfn = tlbPfn(info);
+  const pfn = info < 0 ? -1 : tlbHit(info, ACC_READ, task.pkru, m.pke);
+  if (pfn < 0) return false;
   if (len === 8 && (inPage & 7) === 0) {
     // An aligned 8-byte load as two 32-bit reads: a byte loop here made a loop of random loads
     // twice as slow, its extra instructions keeping the CPU from overlapping the next cache miss.
@@ -110,25 +115,38 @@ export function tlbHit(info: number, kind: AccessKind, pkru: number, pke: boolea
   return tlbPfn(info);
 }
 
+/**
+ * The frame for one data access or fetch by task at user address va, in user or kernel mode: from
+ * the TLB when its entry allows the access, else from the MMU walk (which fills the TLB). Returns
+ * the pfn, or -1 - the #PF error code.
+ */
+export function translate(m: Machine, task: Task, va: number, kind: AccessKind, user: boolean): number {
+  const mm = task.mm!;
+  const tlb = mm.tlb ?? (mm.tlb = m.mem.tlbs.of(mm.pgd));
+  if (tlb !== null) {
+    const info = tlb.lookup(Math.floor(va / PAGE_SIZE));
+    const pfn = info < 0 ? -1 : tlbHit(info, kind, task.pkru, m.pke);
+    if (pfn >= 0) return pfn;
+    tlb.fitTo(mm.rssAnon + mm.rssFile + mm.rssShmem);
+  }
+  const cpu = walkCpu;
+  cpu.cr3 = mm.pgd;
+  cpu.pkru = task.pkru;
+  cpu.pke = m.pke;
+  return mmuAccess(m.mem, cpu, va, kind, user, tlb);
+}
+
+/** The CPU state of translate()'s walks, filled in per walk (the fault path allocates nothing for it). */
+const walkCpu: CpuState = { cr3: 0, pkru: 0, pke: false, wp: true };
+
 function accessLoop(m: Machine, task: Task, va: number, len: number, kind: AccessKind, pattern: Uint8Array | undefined,
   res: UserAccessResult): void {
   let addr = va;
   const end = va + len;
   let tries = 0;
-  let cpu: CpuState | null = null;
   while (addr < end) {
-    // A signal handler may have changed PKRU (or exec the mm) since the last iteration.
-    const mm = task.mm!;
-    const tlb = mm.tlb ?? (mm.tlb = m.mem.tlbs.of(mm.pgd));
-    const info = tlb === null ? -1 : tlb.lookup(Math.floor(addr / PAGE_SIZE));
-    let r = info < 0 ? -1 : tlbHit(info, kind, task.pkru, m.pke);
-    if (r < 0) {
-      if (cpu === null) cpu = { cr3: mm.pgd, pkru: task.pkru, pke: m.pke, wp: true };
-      cpu.cr3 = mm.pgd;
-      cpu.pkru = task.pkru;
-      tlb?.fitTo(mm.rssAnon + mm.rssFile + mm.rssShmem);
-      r = mmuAccess(m.mem, cpu, addr, kind, true, tlb);
-    }
+    // Translated afresh each time: a signal handler may have changed PKRU (or exec the mm).
+    const r = translate(m, task, addr, kind, true);
     if (r < 0) {
       const code = -1 - r;
       if (m.trace.on) m.trace.decision('HW-1', 'mmu', 'deny', `pid ${task.pid} ${kindName(kind)} 0x${addr.toString(16)}: #PF error 0x${code.toString(16)} (PKRU 0x${task.pkru.toString(16).padStart(8, '0')})`);

@@ -7,7 +7,7 @@ import { PhysMem } from '../hw/physmem.js';
 import type { Machine } from '../kernel/machine.js';
 import type { Mm } from './mm.js';
 import { PG_anon, PG_anon_exclusive, PG_dirty, PG_hwpoison, PG_referenced, PG_swapbacked, ZERO_PFN } from './page.js';
-import { forEachPte, forEachPteTable, pteAlloc, pteLookup, readPteHi, readPteLo, writePte, type Ptep } from './pgtable.js';
+import { forEachPte, forEachPteTable, pteAlloc, ptepTable, pteLookup, readPteHi, readPteLo, writePte, type Ptep } from './pgtable.js';
 import { filemapGetPage, type CachePage } from './filemap.js';
 import { archVmaAccessPermitted } from './pkeys.js';
 import { VM_UFFD_MISSING, handleUserfault } from './userfaultfd.js';
@@ -386,7 +386,7 @@ export function copyPageRange(m: Machine, dst: Vma, src: Vma): boolean {
     }
     const s = m.mem.slab32(table);
     const sw = PhysMem.wordOffset(table);
-    const dtable = Math.floor(dp / 512);
+    const dtable = ptepTable(dp);
     const d = m.mem.slab32(dtable);
     const dw = PhysMem.wordOffset(dtable);
     for (let i = i0; i < i1; i++) {

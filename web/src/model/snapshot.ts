@@ -160,6 +160,7 @@ export function captureMachine(m: Machine, labelOf: LabelOf, prev: MachineSnap |
       executeOnlyPkey: mm ? mm.executeOnlyPkey : -1,
     });
   }
-  for (const pfn of m.kernelRefs.keys()) addPage(m, pages, pfn);
-  return { procs, tables, pages, kernelRefs: new Map(m.kernelRefs), usedFrames: m.pages.used - 1 };
+  const kernelRefs = m.kernelRefs; // a scan of every frame: once per snapshot
+  for (const pfn of kernelRefs.keys()) addPage(m, pages, pfn);
+  return { procs, tables, pages, kernelRefs, usedFrames: m.pages.used - 1 };
 }
