@@ -6,7 +6,7 @@
 //   A: p = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
 //   A: store(p, "x")  expect SIGSEGV{SEGV_PKUERR, addr=p, pkey=k}
 //   kworker: get_user_pages_remote(mm=B, p, 1, FOLL_WRITE)
-import { EmbeddedActionsParser, Lexer, createToken, type IOrAlt, type IToken, type TokenType } from './chevrotain.js';
+import { EOF, EmbeddedActionsParser, Lexer, createToken, type ILexingError, type IOrAlt, type IRecognitionException, type IToken, type TokenType } from './chevrotain.js';
 import type { Arg, BinOp, CmpOp, ExpectItem, Expr, Prefix, Script, Stmt } from './ast.js';
 import { ScenarioError, type Pos } from './errors.js';
 
@@ -170,6 +170,17 @@ class ScenarioParser extends EmbeddedActionsParser {
     this.performSelfAnalysis();
   }
 
+  /**
+   * One line's tokens: its statement, or the first syntax error. (Reading `errors` copies the
+   * list, which cost more than parsing a short line; a rule that failed returns undefined.)
+   */
+  line(tokens: IToken[]): Stmt | IRecognitionException {
+    this.input = tokens;
+    const st = this.statement();
+    if (st && this.LA(1).tokenType === EOF) return st;
+    return this.errors[0]!;
+  }
+
   /** One statement, without the line end. */
   // Alternatives arrays are built once and kept: they only refer to `this`, and rebuilding them
   // (with their closures) on every call was most of the parser's allocation.
@@ -298,7 +309,6 @@ class ScenarioParser extends EmbeddedActionsParser {
       DEF: () => {
         const a = this.OR(this.altArg ??= [
           {
-            GATE: () => this.LA(2).tokenType === Eq,
             ALT: () => {
               const n = this.CONSUME(Ident);
               this.CONSUME(Eq);
@@ -517,51 +527,96 @@ function friendlyHint(msg: string, before: IToken[]): string {
   return (first.length > 200 ? first.slice(0, 200) + '…' : first) + '; ' + SYNTAX_HINT;
 }
 
+/**
+ * The lexer takes the text a chunk of about CHUNK_LINES lines at a time, so that each chunk's
+ * tokens die young: tokenizing the whole file at once kept every token alive through several
+ * scavenges, and a first parse of 10,000 lines spent a third of its time in the garbage collector.
+ */
+const CHUNK_LINES = 64;
+
+/**
+ * Where the chunk starting at `start` ends: just after its CHUNK_LINES-th line end, or a later one
+ * if a block comment is still open there (the only token that can hold a line break before its
+ * end; a line continuation ends with its line break, and a statement carries on into the next
+ * chunk). The test is conservative: a `/*` inside a string or a comment also postpones the cut, and
+ * not cutting is always correct.
+ */
+function chunkEnd(source: string, start: number, blockComments: boolean): number {
+  let end = start;
+  let open = -1; // the chunk's last `/*` and last `*/`, relative to `start` (`/*/` opens, not closes)
+  let close = -1;
+  for (let n = 1; ; n++) {
+    const nl = source.indexOf('\n', end);
+    if (nl < 0) return source.length;
+    const lineStart = end;
+    end = nl + 1;
+    if (n < CHUNK_LINES) continue;
+    if (!blockComments) return end;
+    // Lines before the CHUNK_LINES-th are searched together, later ones one by one.
+    const from = n === CHUNK_LINES ? start : lineStart;
+    const text = source.slice(from, nl);
+    const o = text.lastIndexOf('/*');
+    const c = text.lastIndexOf('*/');
+    if (o >= 0) open = from - start + o;
+    if (c >= 0) close = from - start + c;
+    if (open < 0 || close >= open + 2) return end;
+  }
+}
+
+function lexError(chunk: string, e: ILexingError, line0: number): ScenarioError {
+  const pos: Pos = { line: (e.line ?? 1) + line0, col: e.column ?? 1, len: 1 };
+  const ch = chunk[e.offset] ?? '';
+  if (ch === '"') return new ScenarioError('syntax', 'unterminated string literal', pos, 'strings end on the same line with "; use \\n for a newline');
+  if (ch === "'") return new ScenarioError('syntax', 'bad character literal', pos, "a character literal holds one byte: 'a', '\\n', '\\x41'");
+  return new ScenarioError('syntax', `unexpected character '${ch}'`, pos, SYNTAX_HINT);
+}
+
 /** Parse a whole scenario text. Throws ScenarioError on the first problem. */
 export function parseScenario(text: string, file = '<input>'): Script {
   // CRLF files: the lexer's line count would take each \r\n for two line breaks.
   const source = text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
-  const lex = lexer.tokenize(source.endsWith('\n') ? source : source + '\n');
-  if (lex.errors.length) {
-    const e = lex.errors[0]!;
-    const pos: Pos = { line: e.line ?? 1, col: e.column ?? 1, len: 1 };
-    const ch = source.split('\n')[pos.line - 1]?.[pos.col - 1] ?? '';
-    if (ch === '"') throw new ScenarioError('syntax', 'unterminated string literal', pos, 'strings end on the same line with "; use \\n for a newline');
-    if (ch === "'") throw new ScenarioError('syntax', 'bad character literal', pos, "a character literal holds one byte: 'a', '\\n', '\\x41'");
-    throw new ScenarioError('syntax', `unexpected character '${ch}'`, pos, SYNTAX_HINT);
-  }
-  // Split the token stream into lines; parse each non-empty line as one statement.
+  const input = source.endsWith('\n') ? source : source + '\n';
+  const blockComments = input.includes('/*');
   const stmts: Stmt[] = [];
   const ps = parser();
-  const lines = source.split('\n');
+  let chunk = '';
   let cur: IToken[] = [];
+  // Each non-empty line (continued lines together) is one statement.
   const flush = (): void => {
     if (cur.length === 0) return;
-    ps.input = cur;
-    const st = ps.statement();
-    if (ps.errors.length) {
-      const e = ps.errors[0]!;
-      let t = e.token;
-      if (t.tokenType.name === 'EOF' || Number.isNaN(t.startLine)) t = cur[cur.length - 1]!;
-      const atEnd = e.token.tokenType.name === 'EOF' || Number.isNaN(e.token.startLine);
+    const st = ps.line(cur);
+    if (st instanceof Error) {
+      let t = st.token;
+      const atEnd = t.tokenType === EOF || Number.isNaN(t.startLine);
+      if (atEnd) t = cur[cur.length - 1]!;
       const pos = atEnd ? { line: t.startLine!, col: t.startColumn! + t.image.length, len: 1 } : posOf(t);
-      const idx = atEnd ? cur.length : cur.indexOf(e.token);
-      throw new ScenarioError('syntax', `unexpected ${atEnd ? 'end of line' : describe(t)}`, pos, friendlyHint(e.message, cur.slice(0, Math.max(0, idx))));
+      const idx = atEnd ? cur.length : cur.indexOf(st.token);
+      throw new ScenarioError('syntax', `unexpected ${atEnd ? 'end of line' : describe(t)}`, pos, friendlyHint(st.message, cur.slice(0, Math.max(0, idx))));
     }
-    if (st) {
-      if (st.k === 'step') {
-        const first = cur[0]!;
-        const last = cur[cur.length - 1]!;
-        if (first.startLine === last.startLine) st.text = (lines[first.startLine! - 1] ?? '').slice(first.startColumn! - 1, last.startColumn! - 1 + last.image.length);
-        else st.text = cur.map((x) => x.image).join(' ');
-      }
-      stmts.push(st);
+    if (st.k === 'step') {
+      const first = cur[0]!;
+      const last = cur[cur.length - 1]!;
+      st.text = first.startLine === last.startLine ? chunk.slice(first.startOffset, last.startOffset + last.image.length) : cur.map((x) => x.image).join(' ');
     }
+    stmts.push(st);
     cur = [];
   };
-  for (const t of lex.tokens) {
-    if (t.tokenType === NL) flush();
-    else cur.push(t);
+  for (let start = 0, line0 = 0; start < input.length; ) {
+    const end = chunkEnd(input, start, blockComments);
+    chunk = input.slice(start, end);
+    const lex = lexer.tokenize(chunk);
+    // A character the lexer cannot take is reported after the syntax errors of the lines before it:
+    // problems come in the file's order.
+    const bad = lex.errors[0];
+    for (const t of lex.tokens) {
+      if (bad && t.startOffset >= bad.offset) break;
+      t.startLine! += line0;
+      if (t.tokenType === NL) flush();
+      else cur.push(t);
+    }
+    if (bad) throw lexError(chunk, bad, line0);
+    for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) line0++;
+    start = end;
   }
   flush();
   return { file, source, stmts };

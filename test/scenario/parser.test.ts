@@ -110,6 +110,55 @@ describe('errors carry a position and a hint', () => {
   });
 });
 
+describe('long scenarios (the lexer takes a few dozen lines at a time)', () => {
+  const lines = (n: number, f: (i: number) => string): string[] => Array.from({ length: n }, (_, i) => f(i + 1));
+
+  it('gives every step its own line number and text, across chunk boundaries', () => {
+    const src = lines(300, (i) => `A: f(${i}, p + ${i})  # line ${i}`);
+    const s = parseScenario(src.join('\n'), 't.scn');
+    assert.equal(s.stmts.length, 300);
+    s.stmts.forEach((st, k) => {
+      assert.ok(st.k === 'step');
+      assert.equal(st.pos.line, k + 1);
+      assert.equal(st.text, `A: f(${k + 1}, p + ${k + 1})`);
+      assert.deepEqual([st.args[1]!.value.pos.line, st.args[1]!.value.pos.col], [k + 1, 8 + String(k + 1).length]);
+    });
+  });
+
+  it('keeps a continued line and a block comment whole wherever they fall', () => {
+    for (let at = 55; at <= 75; at++) {
+      const src = lines(140, (i) => (i === at ? 'A: f(1, \\' : i === at + 1 ? '   2) expect 0' : `A: f(${i})`));
+      const s = parseScenario(src.join('\n'), 't.scn');
+      assert.equal(s.stmts.length, 139, `continuation at line ${at}`);
+      const st = s.stmts[at - 1]!;
+      assert.ok(st.k === 'step' && st.args.length === 2 && st.expect.length === 1 && st.pos.line === at);
+      const after = s.stmts[at]!;
+      assert.equal(after.pos.line, at + 2, 'the line after the continued one');
+    }
+    for (let at = 50; at <= 70; at++) {
+      // The comment holds what would be syntax errors outside it, and `*/` only on its last line.
+      const src = lines(200, (i) => (i === at ? (at % 2 ? '/* from here' : '/*/ from here') : i > at && i < at + 12 ? 'A: ((( @ "' : i === at + 12 ? 'to here */' : `A: f(${i})`));
+      const s = parseScenario(src.join('\n'), 't.scn');
+      assert.equal(s.stmts.length, 200 - 13, `block comment from line ${at}`);
+      const next = s.stmts[at - 1]!;
+      assert.ok(next.k === 'step' && next.pos.line === at + 13 && next.text === `A: f(${at + 13})`);
+    }
+  });
+
+  it('reports the first problem in the file, a bad character or a syntax error', () => {
+    const bad = (n: number, m: number, first: string, second: string): string => lines(300, (i) => (i === n ? first : i === m ? second : `A: f(${i})`)).join('\n');
+    let e: ScenarioError;
+    for (const n of [20, 60, 100, 195, 250]) {
+      e = err(bad(n, n + 5, 'A: f(1', 'A: f(1) @'));
+      assert.deepEqual([e.pos.line, e.message], [n, 'unexpected end of line']);
+    }
+    e = err(bad(20, 250, 'A: f(1) @', 'A: f(1'));
+    assert.deepEqual([e.pos.line, e.pos.col, e.message], [20, 9, "unexpected character '@'"]);
+    e = err(bad(200, 250, 'A: f("abc)', 'A: f(1'));
+    assert.deepEqual([e.pos.line, e.pos.col, e.message], [200, 6, 'unterminated string literal']);
+  });
+});
+
 describe('grammar', () => {
   it('passes chevrotain\'s grammar validations (skipped at start-up for speed)', async () => {
     const { validateGrammar } = await import('../../src/scenario/parser.js');
