@@ -10,15 +10,19 @@ import { EOF, EmbeddedActionsParser, Lexer, createToken, type ILexingError, type
 import type { Arg, BinOp, CmpOp, ExpectItem, Expr, Prefix, Script, Stmt } from './ast.js';
 import { ScenarioError, type Pos } from './errors.js';
 
-const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r]+/, group: Lexer.SKIPPED });
-const LineContinuation = createToken({ name: 'LineContinuation', pattern: /\\[ \t]*\r?\n/, group: Lexer.SKIPPED, line_breaks: true });
-const HashComment = createToken({ name: 'HashComment', pattern: /#[^\n]*/, group: Lexer.SKIPPED });
-const SlashComment = createToken({ name: 'SlashComment', pattern: /\/\/[^\n]*/, group: Lexer.SKIPPED });
-const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: Lexer.SKIPPED, line_breaks: true });
-const NL = createToken({ name: 'NL', pattern: /\n/, line_breaks: true, label: 'end of line' });
+// start_chars_hint: the characters a token can start with, so that the lexer need not work them out
+// from each pattern at start-up (chevrotain analyses the regular expressions otherwise).
+const LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_'];
+const DIGITS = [...'0123456789'];
+const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r]+/, group: Lexer.SKIPPED, start_chars_hint: [' ', '\t', '\r'] });
+const LineContinuation = createToken({ name: 'LineContinuation', pattern: /\\[ \t]*\r?\n/, group: Lexer.SKIPPED, line_breaks: true, start_chars_hint: ['\\'] });
+const HashComment = createToken({ name: 'HashComment', pattern: /#[^\n]*/, group: Lexer.SKIPPED, start_chars_hint: ['#'] });
+const SlashComment = createToken({ name: 'SlashComment', pattern: /\/\/[^\n]*/, group: Lexer.SKIPPED, start_chars_hint: ['/'] });
+const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: Lexer.SKIPPED, line_breaks: true, start_chars_hint: ['/'] });
+const NL = createToken({ name: 'NL', pattern: /\n/, line_breaks: true, label: 'end of line', start_chars_hint: ['\n'] });
 
-const Ident = createToken({ name: 'Ident', pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: 'a name' });
-const kw = (name: string): TokenType => createToken({ name, pattern: new RegExp(name), longer_alt: Ident, label: `'${name}'` });
+const Ident = createToken({ name: 'Ident', pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: 'a name', start_chars_hint: LETTERS });
+const kw = (name: string): TokenType => createToken({ name, pattern: new RegExp(name), longer_alt: Ident, label: `'${name}'`, start_chars_hint: [name[0]!] });
 const Expect = kw('expect');
 const Task = kw('task');
 const Profile = kw('profile');
@@ -26,18 +30,20 @@ const Machine = kw('machine');
 const Scenario = kw('scenario');
 const Kworker = kw('kworker');
 const Kthread = kw('kthread');
-const ModelOnly = createToken({ name: 'ModelOnly', pattern: /model-only(?![A-Za-z0-9_])/, label: "'model-only'" });
-const ProfileName = createToken({ name: 'ProfileName', pattern: /linux-[0-9][0-9A-Za-z.-]*/, label: 'a profile name' });
+const ModelOnly = createToken({ name: 'ModelOnly', pattern: /model-only(?![A-Za-z0-9_])/, label: "'model-only'", start_chars_hint: ['m'] });
+const ProfileName = createToken({ name: 'ProfileName', pattern: /linux-[0-9][0-9A-Za-z.-]*/, label: 'a profile name', start_chars_hint: ['l'] });
 
-const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: 'a string' });
-const CharLit = createToken({ name: 'CharLit', pattern: /'(?:[^'\\\n]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|[^\n]))'/, label: 'a character' });
-const SizeLit = createToken({ name: 'SizeLit', pattern: /[0-9]+[KMG](?![A-Za-z0-9_])/, label: 'a size' });
-const NumberLit = createToken({ name: 'NumberLit', pattern: /0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+(?![A-Za-z_])/, label: 'a number' });
+const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: 'a string', start_chars_hint: ['"'] });
+const CharLit = createToken({ name: 'CharLit', pattern: /'(?:[^'\\\n]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|[^\n]))'/, label: 'a character', start_chars_hint: ["'"] });
+const SizeLit = createToken({ name: 'SizeLit', pattern: /[0-9]+[KMG](?![A-Za-z0-9_])/, label: 'a size', start_chars_hint: DIGITS });
+const NumberLit = createToken({ name: 'NumberLit', pattern: /0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+(?![A-Za-z_])/, label: 'a number', start_chars_hint: DIGITS });
 
 /** Categories: one CONSUME matches any binary (or prefix) operator, so expressions parse in one rule. */
 const BinOpTok = createToken({ name: 'BinOp', pattern: Lexer.NA, label: 'an operator' });
 const UnaryOpTok = createToken({ name: 'UnaryOp', pattern: Lexer.NA, label: 'a prefix operator' });
-const p = (name: string, pattern: RegExp, label: string, categories: TokenType[] = []): TokenType => createToken({ name, pattern, label, categories });
+// Operators: the first character of the pattern, unescaped.
+const p = (name: string, pattern: RegExp, label: string, categories: TokenType[] = []): TokenType =>
+  createToken({ name, pattern, label, categories, start_chars_hint: [pattern.source.replace(/^\\/, '')[0]!] });
 const LParen = p('LParen', /\(/, "'('");
 const RParen = p('RParen', /\)/, "')'");
 const LBrace = p('LBrace', /\{/, "'{'");
@@ -166,7 +172,7 @@ export function parseNumber(image: string, pos: Pos): bigint {
 class ScenarioParser extends EmbeddedActionsParser {
   /** Grammar validations cost ~100 ms at start-up; the test suite runs them (validateGrammar()). */
   constructor(validate = false) {
-    super(ALL_TOKENS, { maxLookahead: 3, recoveryEnabled: false, skipValidations: !validate });
+    super(ALL_TOKENS, { maxLookahead: 2, recoveryEnabled: false, skipValidations: !validate });
     this.performSelfAnalysis();
   }
 
