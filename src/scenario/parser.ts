@@ -6,23 +6,24 @@
 //   A: p = mmap(NULL, 4096, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0)
 //   A: store(p, "x")  expect SIGSEGV{SEGV_PKUERR, addr=p, pkey=k}
 //   kworker: get_user_pages_remote(mm=B, p, 1, FOLL_WRITE)
-import { EOF, EmbeddedActionsParser, Lexer, createToken, type ILexingError, type IOrAlt, type IRecognitionException, type IToken, type TokenType } from './chevrotain.js';
+import { EOF, EmbeddedActionsParser, Lexer, createToken, type ILexerConfig, type ILexingError, type IOrAlt, type IRecognitionException, type IToken, type TokenType } from './chevrotain.js';
 import type { Arg, BinOp, CmpOp, ExpectItem, Expr, Prefix, Script, Stmt } from './ast.js';
 import { ScenarioError, type Pos } from './errors.js';
 
-// start_chars_hint: the characters a token can start with, so that the lexer need not work them out
-// from each pattern at start-up (chevrotain analyses the regular expressions otherwise).
+// start_chars_hint (the characters a token can start with) and line_breaks (whether it can hold a
+// line break) are given for every token: otherwise the lexer works them out by parsing each pattern
+// at start-up. checkTokenHints() (in the tests) holds them to what that analysis gives.
 const LETTERS = [...'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz_'];
 const DIGITS = [...'0123456789'];
-const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r]+/, group: Lexer.SKIPPED, start_chars_hint: [' ', '\t', '\r'] });
+const WhiteSpace = createToken({ name: 'WhiteSpace', pattern: /[ \t\r]+/, group: Lexer.SKIPPED, line_breaks: false, start_chars_hint: [' ', '\t', '\r'] });
 const LineContinuation = createToken({ name: 'LineContinuation', pattern: /\\[ \t]*\r?\n/, group: Lexer.SKIPPED, line_breaks: true, start_chars_hint: ['\\'] });
-const HashComment = createToken({ name: 'HashComment', pattern: /#[^\n]*/, group: Lexer.SKIPPED, start_chars_hint: ['#'] });
-const SlashComment = createToken({ name: 'SlashComment', pattern: /\/\/[^\n]*/, group: Lexer.SKIPPED, start_chars_hint: ['/'] });
+const HashComment = createToken({ name: 'HashComment', pattern: /#[^\n]*/, group: Lexer.SKIPPED, line_breaks: false, start_chars_hint: ['#'] });
+const SlashComment = createToken({ name: 'SlashComment', pattern: /\/\/[^\n]*/, group: Lexer.SKIPPED, line_breaks: false, start_chars_hint: ['/'] });
 const BlockComment = createToken({ name: 'BlockComment', pattern: /\/\*[\s\S]*?\*\//, group: Lexer.SKIPPED, line_breaks: true, start_chars_hint: ['/'] });
 const NL = createToken({ name: 'NL', pattern: /\n/, line_breaks: true, label: 'end of line', start_chars_hint: ['\n'] });
 
-const Ident = createToken({ name: 'Ident', pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: 'a name', start_chars_hint: LETTERS });
-const kw = (name: string): TokenType => createToken({ name, pattern: new RegExp(name), longer_alt: Ident, label: `'${name}'`, start_chars_hint: [name[0]!] });
+const Ident = createToken({ name: 'Ident', pattern: /[A-Za-z_][A-Za-z0-9_]*/, label: 'a name', line_breaks: false, start_chars_hint: LETTERS });
+const kw = (name: string): TokenType => createToken({ name, pattern: new RegExp(name), longer_alt: Ident, label: `'${name}'`, line_breaks: false, start_chars_hint: [name[0]!] });
 const Expect = kw('expect');
 const Task = kw('task');
 const Profile = kw('profile');
@@ -30,20 +31,20 @@ const Machine = kw('machine');
 const Scenario = kw('scenario');
 const Kworker = kw('kworker');
 const Kthread = kw('kthread');
-const ModelOnly = createToken({ name: 'ModelOnly', pattern: /model-only(?![A-Za-z0-9_])/, label: "'model-only'", start_chars_hint: ['m'] });
-const ProfileName = createToken({ name: 'ProfileName', pattern: /linux-[0-9][0-9A-Za-z.-]*/, label: 'a profile name', start_chars_hint: ['l'] });
+const ModelOnly = createToken({ name: 'ModelOnly', pattern: /model-only(?![A-Za-z0-9_])/, label: "'model-only'", line_breaks: false, start_chars_hint: ['m'] });
+const ProfileName = createToken({ name: 'ProfileName', pattern: /linux-[0-9][0-9A-Za-z.-]*/, label: 'a profile name', line_breaks: false, start_chars_hint: ['l'] });
 
-const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: 'a string', start_chars_hint: ['"'] });
-const CharLit = createToken({ name: 'CharLit', pattern: /'(?:[^'\\\n]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|[^\n]))'/, label: 'a character', start_chars_hint: ["'"] });
-const SizeLit = createToken({ name: 'SizeLit', pattern: /[0-9]+[KMG](?![A-Za-z0-9_])/, label: 'a size', start_chars_hint: DIGITS });
-const NumberLit = createToken({ name: 'NumberLit', pattern: /0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+(?![A-Za-z_])/, label: 'a number', start_chars_hint: DIGITS });
+const StringLit = createToken({ name: 'StringLit', pattern: /"(?:[^"\\\n]|\\[^\n])*"/, label: 'a string', line_breaks: false, start_chars_hint: ['"'] });
+const CharLit = createToken({ name: 'CharLit', pattern: /'(?:[^'\\\n]|\\(?:x[0-9a-fA-F]{1,2}|[0-7]{1,3}|[^\n]))'/, label: 'a character', line_breaks: false, start_chars_hint: ["'"] });
+const SizeLit = createToken({ name: 'SizeLit', pattern: /[0-9]+[KMG](?![A-Za-z0-9_])/, label: 'a size', line_breaks: false, start_chars_hint: DIGITS });
+const NumberLit = createToken({ name: 'NumberLit', pattern: /0[xX][0-9a-fA-F]+|0[bB][01]+|[0-9]+(?![A-Za-z_])/, label: 'a number', line_breaks: false, start_chars_hint: DIGITS });
 
 /** Categories: one CONSUME matches any binary (or prefix) operator, so expressions parse in one rule. */
 const BinOpTok = createToken({ name: 'BinOp', pattern: Lexer.NA, label: 'an operator' });
 const UnaryOpTok = createToken({ name: 'UnaryOp', pattern: Lexer.NA, label: 'a prefix operator' });
 // Operators: the first character of the pattern, unescaped.
 const p = (name: string, pattern: RegExp, label: string, categories: TokenType[] = []): TokenType =>
-  createToken({ name, pattern, label, categories, start_chars_hint: [pattern.source.replace(/^\\/, '')[0]!] });
+  createToken({ name, pattern, label, categories, line_breaks: false, start_chars_hint: [pattern.source.replace(/^\\/, '')[0]!] });
 const LParen = p('LParen', /\(/, "'('");
 const RParen = p('RParen', /\)/, "')'");
 const LBrace = p('LBrace', /\{/, "'{'");
@@ -86,7 +87,10 @@ type Suffix = { k: 'call' | 'sig'; args: Arg[]; end: IToken } | { k: 'index'; in
 
 // Lexer validations (token patterns that can never match, and the like) cost start-up time on
 // every run; validateGrammar() runs them in the test suite instead.
-const LEXER_OPTIONS = { positionTracking: 'onlyStart', ensureOptimizations: false } as const;
+// The language's only line break is \n (CRLF files are normalised first): a lone \r is blank space.
+// (chevrotain's default also counts \r, in blank space only, so lines after one were numbered one
+// more than the line an error message showed.)
+const LEXER_OPTIONS: ILexerConfig = { positionTracking: 'onlyStart', ensureOptimizations: false, lineTerminatorCharacters: ['\n'], lineTerminatorsPattern: /\n/g };
 const lexer = new Lexer(ALL_TOKENS, { ...LEXER_OPTIONS, skipValidations: true });
 
 function posOf(t: IToken): Pos {
@@ -482,6 +486,31 @@ class ScenarioParser extends EmbeddedActionsParser {
 export function validateGrammar(): void {
   new Lexer(ALL_TOKENS, { ...LEXER_OPTIONS, skipValidations: false });
   new ScenarioParser(true);
+  checkTokenHints();
+}
+
+/** Every kind of token, lone \r and \r\n included, for checkTokenHints(). */
+const HINT_SAMPLE = 'profile linux-6.1\tmachine ram=64M pku=on # c\r\nscenario "s\\"\r" model-only\n' +
+  "task A uid=0 // x\r\nA: b = f(1,\r 0x1F, 0b1, 017, 'c', '\r', '\\x41', {1}, q[0], -~!2 | 3 ^ 4 & 5 << 6 >> 7 + 8 - 9 * 1 / 2 % 3) \\ \n" +
+  ' expect x == 1, y != 2, z <= 3, w >= 4, v < 5, u > 6 /* a\r\nb */ kworker: kthread: expect\n';
+
+/**
+ * The tokens' start_chars_hint and line_breaks must say what chevrotain would work out from the
+ * patterns: a lexer without them must cut a sample into the same tokens at the same places.
+ */
+function checkTokenHints(): void {
+  const clones = new Map<TokenType, TokenType & { LINE_BREAKS?: boolean; START_CHARS_HINT?: unknown }>(ALL_TOKENS.map((t) => [t, { ...t }]));
+  for (const c of clones.values()) {
+    delete c.LINE_BREAKS;
+    delete c.START_CHARS_HINT;
+    if (c.LONGER_ALT && !Array.isArray(c.LONGER_ALT)) c.LONGER_ALT = clones.get(c.LONGER_ALT);
+  }
+  const plain = [...clones.values()];
+  const show = (ts: IToken[]): string => ts.map((t) => `${t.tokenType.name}@${t.startLine}:${t.startColumn}=${JSON.stringify(t.image)}`).join(' ');
+  const a = lexer.tokenize(HINT_SAMPLE);
+  const b = new Lexer(plain, { ...LEXER_OPTIONS, skipValidations: false }).tokenize(HINT_SAMPLE);
+  if (a.errors.length || b.errors.length) throw new Error(`token hint sample does not lex: ${a.errors[0]?.message ?? b.errors[0]?.message}`);
+  if (show(a.tokens) !== show(b.tokens)) throw new Error(`token hints change the lexer's output:\n${show(a.tokens)}\n${show(b.tokens)}`);
 }
 
 /** C precedence, low to high: | ^ & << >> + - * / % (all left-associative). */

@@ -104,6 +104,13 @@ describe('errors carry a position and a hint', () => {
     });
   }
 
+  it('a lone \\r is blank space, not a line break: later errors point at the line shown', () => {
+    const src = 'task A\nA: munmap(0, 4096)  \r  expect 0\nA: munmap(q, 4096)\n';
+    const e = err(src);
+    assert.deepEqual([e.pos.line, e.pos.col], [3, 11]);
+    assert.match(formatError('t.scn', src, e), /\n +3 \| A: munmap\(q, 4096\)\n/);
+  });
+
   it('suggests the closest name', () => {
     assert.match(err('task A\nA: pkey_aloc(0, 0)').hint!, /pkey_alloc/);
     assert.match(err('task A\nA: mprotect(0, 4096, PROT_RAED)').hint!, /PROT_READ/);
