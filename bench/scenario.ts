@@ -1,6 +1,6 @@
-// Scenario-language benchmark (issue 5): a 10,000-step scenario in-process, and the wall time of
-// `gupsim run` as a fresh process, as a user sees it: of a small scenario, and of the same
-// 10,000-step scenario written to a temporary file (its output to /dev/null).
+// Scenario-language benchmark (issue 5): a 10,000-step scenario in-process, and `gupsim run` as a
+// new process, as a user runs it (bin/gupsim), of a small scenario and of the same 10,000-step
+// scenario written to a temporary file (its output to /dev/null); `node dist/gupsim.js` alongside.
 //
 //   npm run bench:scenario            (builds first; run from the repository root)
 //   node dist/bench/scenario.js --reps 15
@@ -68,48 +68,65 @@ const wm = median(warm.map((w) => w.wallMs));
 const w = warm.find((x) => x.wallMs === wm)!;
 console.log(`warm, med  ${f(w.wallMs)}  ${f(w.cpuMs)}  ${f(w.phases.parse)}  ${f(w.phases.check)}  ${f(w.phases.run)}`);
 
-// `gupsim run` of a small scenario as a new process: wall clock, and the child's own CPU time.
-const cli = 'dist/gupsim.js'; // the bundled CLI (scripts/bundle-cli.mjs), as the bin runs it
+// `gupsim run` as a new process, as a user runs it: bin/gupsim (the README's `gupsim`: the bundle on
+// the project's Node with its flags and compile cache), and, for comparison, `node dist/gupsim.js`
+// on the same Node without them.
+const launcher = 'bin/gupsim';
+const bundle = 'dist/gupsim.js';
 const small = 'examples/pkeys-basics.scn';
-const cpuHook = 'data:text/javascript,process.on("exit",()=>{const c=process.cpuUsage();process.stderr.write("CPU "+((c.user+c.system)/1000)+"\\n")})';
-if (!existsSync(cli)) throw new Error('build first: npm run build');
+if (!existsSync(bundle)) throw new Error('build first: npm run build');
 const tmp = mkdtempSync(join(os.tmpdir(), 'gupsim-bench-'));
 const big = join(tmp, 'big.scn');
 writeFileSync(big, src);
+// Loaded into the child through NODE_OPTIONS (which passes through the launcher): its CPU time at
+// exit, all threads and (Node >= 23.9) the main thread alone; V8 compiles and collects on others.
+const hook = join(tmp, 'cpu-hook.mjs');
+writeFileSync(hook, 'process.on("exit", () => { const a = process.cpuUsage(); const m = process.threadCpuUsage?.() ?? a;' +
+  ' process.stderr.write(`CPU ${(a.user + a.system) / 1000} MAIN ${(m.user + m.system) / 1000}\\n`); });\n');
 
-/** `gupsim run FILE` as a new process: wall clock, and the child's own CPU time (all its threads). */
-function cliRun(file: string, stdout: 'pipe' | 'ignore'): { wallMs: number; cpuMs: number } {
+interface CliRun { wallMs: number; cpuMs: number; mainMs: number }
+/** `CMD run FILE` as a new process: wall clock, and the child's own CPU time. */
+function cliRun(cmd: string[], file: string, stdout: 'pipe' | 'ignore'): CliRun {
   const t = performance.now();
-  const r = spawnSync(process.execPath, ['--import', cpuHook, cli, 'run', file], { encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'], maxBuffer: 1 << 26 });
+  const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'run', file], {
+    encoding: 'utf8', stdio: ['ignore', stdout, 'pipe'], maxBuffer: 1 << 26,
+    env: { ...process.env, NODE_OPTIONS: `--import=${hook}` },
+  });
   const wallMs = performance.now() - t;
-  if (r.status !== 0) throw new Error(`gupsim run ${file} failed: ${r.stderr}`);
-  return { wallMs, cpuMs: Number(/CPU ([\d.]+)/.exec(r.stderr)?.[1] ?? NaN) };
+  if (r.status !== 0) throw new Error(`${cmd.join(' ')} run ${file} failed: ${r.stderr}`);
+  const m = /CPU ([\d.]+) MAIN ([\d.]+)/.exec(r.stderr);
+  return { wallMs, cpuMs: Number(m?.[1] ?? NaN), mainMs: Number(m?.[2] ?? NaN) };
 }
 
-const smallRuns: { wallMs: number; cpuMs: number }[] = [];
-const bigRuns: { wallMs: number; cpuMs: number }[] = [];
+const cases: { what: string; cmd: string[]; file: string; out: 'pipe' | 'ignore'; runs: CliRun[] }[] = [
+  { what: `bin/gupsim run ${small}`, cmd: [launcher], file: small, out: 'pipe', runs: [] },
+  { what: 'bin/gupsim run of the 10,000-step scenario (output to /dev/null)', cmd: [launcher], file: big, out: 'ignore', runs: [] },
+  { what: `node dist/gupsim.js run ${small}`, cmd: [process.execPath, bundle], file: small, out: 'pipe', runs: [] },
+  { what: 'node dist/gupsim.js run of the 10,000-step scenario', cmd: [process.execPath, bundle], file: big, out: 'ignore', runs: [] },
+];
 const bare: number[] = [];
+// Once untimed, so that the compile cache holds this build (as after a user's first run).
+cliRun([launcher], small, 'pipe');
 for (let i = 0; i < reps; i++) {
-  smallRuns.push(cliRun(small, 'pipe'));
-  bigRuns.push(cliRun(big, 'ignore'));
+  // Interleaved, so that a change in the machine's load touches every case alike.
+  for (const c of cases) c.runs.push(cliRun(c.cmd, c.file, c.out));
   const t = performance.now();
   spawnSync(process.execPath, ['-e', '0']);
   bare.push(performance.now() - t);
 }
 rmSync(tmp, { recursive: true, force: true });
-const show = (what: string, runs: { wallMs: number; cpuMs: number }[]): void => {
-  const walls = runs.map((r) => r.wallMs);
-  console.log(`\ngupsim run ${what} (${reps} runs, a new process each)`);
-  console.log(`wall ms: median ${median(walls).toFixed(0)}, min ${Math.min(...walls).toFixed(0)}; its CPU ms: median ${median(runs.map((r) => r.cpuMs)).toFixed(0)}`);
-};
-show(small, smallRuns);
-show('of the 10,000-step scenario (from a temporary file, output to /dev/null)', bigRuns);
+console.log(`\nas new processes, ${reps} runs each, on Node ${process.version}: median (min) ms`);
+console.log('                                                                     wall          cpu   main thread');
+for (const c of cases) {
+  const col = (xs: number[]): string => `${median(xs).toFixed(0).padStart(5)} (${Math.min(...xs).toFixed(0).padStart(4)})`;
+  console.log(`${c.what.padEnd(66)} ${col(c.runs.map((r) => r.wallMs))} ${col(c.runs.map((r) => r.cpuMs))} ${col(c.runs.map((r) => r.mainMs))}`);
+}
 console.log(`node -e 0 on the same machine, for scale: median ${median(bare).toFixed(0)} ms, min ${Math.min(...bare).toFixed(0)} ms`);
 
 mkdirSync('bench/results', { recursive: true });
 writeFileSync('bench/results/scenario.json', JSON.stringify({
   date: new Date().toISOString(), loadavg: os.loadavg(), cpus: os.cpus().length, node: process.version,
   steps10k: { first: cold, warmMedian: w },
-  cliRun: { file: small, wallMs: smallRuns.map((r) => r.wallMs), cpuMs: smallRuns.map((r) => r.cpuMs), nodeBareMs: bare },
-  cliRun10k: { wallMs: bigRuns.map((r) => r.wallMs), cpuMs: bigRuns.map((r) => r.cpuMs) },
+  cli: cases.map((c) => ({ what: c.what, wallMs: c.runs.map((r) => r.wallMs), cpuMs: c.runs.map((r) => r.cpuMs), mainMs: c.runs.map((r) => r.mainMs) })),
+  nodeBareMs: bare,
 }, null, 2) + '\n');
