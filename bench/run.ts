@@ -18,6 +18,7 @@ import {
   MADV_POPULATE_WRITE, MAP_ANONYMOUS, MAP_PRIVATE, PROT_NONE, PROT_READ, PROT_WRITE, Sim, type Thread,
 } from '../src/index.js';
 import { PG_table, Pages } from '../src/mm/page.js';
+import { FRAMES_PER_SLAB_SHIFT, PhysMem } from '../src/hw/physmem.js';
 
 const PAGE = 4096;
 const MiB = 1024 * 1024;
@@ -237,8 +238,8 @@ const randomLoad: Workload['model'] = (w) => {
   const mem = sim.m.mem;
   for (let pg = 0; pg < size / PAGE; pg++) {
     const pfn = t.pte(a + pg * PAGE)!.pfn;
-    const s32 = mem.slabs32[pfn >>> 14]!;
-    const o = (pfn & 0x3fff) << 10;
+    const s32 = mem.slab32(pfn);
+    const o = PhysMem.wordOffset(pfn);
     const w0 = pg * 512;
     for (let j = 0; j < 512; j++) {
       s32[o + 2 * j] = (w0 + j) >>> 0;
@@ -253,8 +254,8 @@ const randomLoad: Workload['model'] = (w) => {
   const wordOf = new Int32Array(loads);
   for (let i = 0; i < loads; i++) {
     const pfn = pfnOf[Math.floor(idx[i]! / 512)]!;
-    slabOf[i] = pfn >>> 14;
-    wordOf[i] = ((pfn & 0x3fff) << 10) + (idx[i]! % 512) * 2;
+    slabOf[i] = pfn >>> FRAMES_PER_SLAB_SHIFT;
+    wordOf[i] = PhysMem.wordOffset(pfn) + (idx[i]! % 512) * 2;
   }
   const floor = (): number => {
     const slabs = mem.slabs32;
