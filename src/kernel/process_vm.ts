@@ -57,7 +57,8 @@ class IovIter {
 
 /** process_vm_rw_pages(): copy between the pinned pages and the local iovecs. */
 function rwPages(m: Machine, pages: number[], startOffset: number, len: number, iter: IovIter, write: boolean): number {
-  for (const page of pages) {
+  for (let i = 0; i < pages.length; i++) {
+    const page = pages[i]!;
     if (!len || !iter.count) break;
     const copy = Math.min(PAGE_SIZE - startOffset, len);
     const copied = iter.copy(m, m.mem.slab8(page), PhysMem.byteOffset(page) + startOffset, copy, !write);
@@ -97,9 +98,11 @@ function getRemotePages(m: Machine, task: Task, mm: Mm, pa: number, n: number, w
 
 function releasePages(m: Machine, pages: number[], write: boolean): void {
   if (m.profile.gup.pin) unpinUserPagesDirtyLock(m, pages, write);
-  else for (const p of pages) {
-    if (write) m.pages.setFlag(p, PG_dirty);
-    putUserPage(m, p);
+  else {
+    for (let i = 0; i < pages.length; i++) {
+      if (write) m.pages.setFlag(pages[i]!, PG_dirty);
+      putUserPage(m, pages[i]!);
+    }
   }
 }
 

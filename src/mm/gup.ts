@@ -115,13 +115,16 @@ export function unpinUserPage(m: Machine, pfn: number): void {
   m.pages.put(pfn, GUP_PIN_COUNTING_BIAS);
 }
 
+// Per-page loops over page arrays index them: a for-of over a 262,144-entry array ran ~4x slower
+// under Node 24's optimizing compilers here (io_uring unregister, bench pin-fast).
 export function unpinUserPages(m: Machine, pages: number[]): void {
-  for (const p of pages) unpinUserPage(m, p);
+  for (let i = 0; i < pages.length; i++) unpinUserPage(m, pages[i]!);
 }
 
 /** unpin_user_pages_dirty_lock(): mark written pages dirty, then unpin. */
 export function unpinUserPagesDirtyLock(m: Machine, pages: number[], makeDirty: boolean): void {
-  for (const p of pages) {
+  for (let i = 0; i < pages.length; i++) {
+    const p = pages[i]!;
     if (makeDirty && p !== ZERO_PFN) m.pages.setFlag(p, PG_dirty);
     unpinUserPage(m, p);
   }
