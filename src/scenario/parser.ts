@@ -563,30 +563,31 @@ function friendlyHint(msg: string, before: IToken[]): string {
 }
 
 /**
- * The lexer takes the text a chunk of about CHUNK_LINES lines at a time, so that each chunk's
- * tokens die young: tokenizing the whole file at once kept every token alive through several
- * scavenges, and a first parse of 10,000 lines spent a third of its time in the garbage collector.
+ * The lexer takes the text a chunk of about CHUNK_LINES lines at a time, so that the parse holds
+ * one chunk's tokens rather than the whole file's (no speed-up above the noise was measured on its
+ * own: bench/README.md).
  */
 const CHUNK_LINES = 64;
 
 /**
- * Where the chunk starting at `start` ends: just after its CHUNK_LINES-th line end, or a later one
+ * Where the chunk starting at `start` ends, and how many line ends it holds: just after its
+ * CHUNK_LINES-th line end, or a later one
  * if a block comment is still open there (the only token that can hold a line break before its
  * end; a line continuation ends with its line break, and a statement carries on into the next
  * chunk). The test is conservative: a `/*` inside a string or a comment also postpones the cut, and
  * not cutting is always correct.
  */
-function chunkEnd(source: string, start: number, blockComments: boolean): number {
+function chunkEnd(source: string, start: number, blockComments: boolean): [end: number, lines: number] {
   let end = start;
   let open = -1; // the chunk's last `/*` and last `*/`, relative to `start` (`/*/` opens, not closes)
   let close = -1;
   for (let n = 1; ; n++) {
     const nl = source.indexOf('\n', end);
-    if (nl < 0) return source.length;
+    if (nl < 0) return [source.length, n - 1];
     const lineStart = end;
     end = nl + 1;
     if (n < CHUNK_LINES) continue;
-    if (!blockComments) return end;
+    if (!blockComments) return [end, n];
     // Lines before the CHUNK_LINES-th are searched together, later ones one by one.
     const from = n === CHUNK_LINES ? start : lineStart;
     const text = source.slice(from, nl);
@@ -594,7 +595,7 @@ function chunkEnd(source: string, start: number, blockComments: boolean): number
     const c = text.lastIndexOf('*/');
     if (o >= 0) open = from - start + o;
     if (c >= 0) close = from - start + c;
-    if (open < 0 || close >= open + 2) return end;
+    if (open < 0 || close >= open + 2) return [end, n];
   }
 }
 
@@ -608,7 +609,7 @@ function lexError(chunk: string, e: ILexingError, line0: number): ScenarioError 
 
 /** Parse a whole scenario text. Throws ScenarioError on the first problem. */
 export function parseScenario(text: string, file = '<input>'): Script {
-  // CRLF files: the lexer's line count would take each \r\n for two line breaks.
+  // CRLF files: step texts and the lines shown in error messages carry no \r.
   const source = text.includes('\r') ? text.replace(/\r\n/g, '\n') : text;
   const input = source.endsWith('\n') ? source : source + '\n';
   const blockComments = input.includes('/*');
@@ -637,7 +638,7 @@ export function parseScenario(text: string, file = '<input>'): Script {
     cur = [];
   };
   for (let start = 0, line0 = 0; start < input.length; ) {
-    const end = chunkEnd(input, start, blockComments);
+    const [end, lines] = chunkEnd(input, start, blockComments);
     chunk = input.slice(start, end);
     const lex = lexer.tokenize(chunk);
     // A character the lexer cannot take is reported after the syntax errors of the lines before it:
@@ -650,7 +651,7 @@ export function parseScenario(text: string, file = '<input>'): Script {
       else cur.push(t);
     }
     if (bad) throw lexError(chunk, bad, line0);
-    for (let i = chunk.indexOf('\n'); i >= 0; i = chunk.indexOf('\n', i + 1)) line0++;
+    line0 += lines;
     start = end;
   }
   flush();
